@@ -1,0 +1,289 @@
+"""The model family: vanilla (optionally sparse / contractive), denoising, variational.
+
+Each class only stores its parameters and overrides the few hooks of
+:class:`~tabae.models.base.BaseAutoencoder` that make it what it is.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from tabae.models.base import BaseAutoencoder
+from tabae.nn.losses import kl_normal
+
+__all__ = ["Autoencoder", "DenoisingAE", "TabularVAE"]
+
+_COMMON_DOC = """
+    latent_dim : int, default=16
+        Size of the latent code (the features :meth:`encode` returns).
+    hidden_dims : tuple of int, default=(256, 256)
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+    epochs : int or "auto", default="auto"
+        Maximum passes over the data; "auto" aims at about 3,000 optimiser steps.
+        Early stopping on a validation split usually stops sooner.
+    batch_size : int, default=512
+    learning_rate : float, default=1e-3
+    weight_decay : float, default=1e-5
+    dropout : float, default=0.0
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping (none for tables under 50 rows).
+    patience : int, default=20
+        Epochs without validation improvement before stopping; the best weights are kept.
+    numeric_encoding : {"quantile", "standard", "mode"}, default="quantile"
+        How numeric columns are encoded (see :class:`tabae.TableEncoder`); "mode" is
+        TVAE's mode-specific normalisation.
+    numeric_loss : {"gaussian", "mse"}, default="gaussian"
+        Gaussian NLL with a learned per-cell scale, or plain squared error.
+    kinds : dict, optional
+        Column kind overrides, e.g. ``{"zip": "categorical"}``.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+    random_state : int, optional
+        Same seed, same data, same machine -> the same model.
+    verbose : bool, default=True
+        Show a progress bar (only when stderr is a terminal).
+"""
+
+
+class Autoencoder(BaseAutoencoder):
+    """A deterministic autoencoder with masked, type-specific reconstruction losses.
+
+    Parameters
+    ----------
+    sparsity : float, default=0.0
+        Weight of an L1 penalty on the latent activations (a sparse autoencoder).
+    contractive : float, default=0.0
+        Weight of the contractive penalty ``||d z / d x||_F^2`` (estimated with one
+        random projection per step, so it costs one extra backward pass).
+    mask_rate : float, default=0.0
+        Share of observed cells hidden from the input at each step.
+    """ + _COMMON_DOC + """
+    Examples
+    --------
+    >>> import tabae
+    >>> df = tabae.datasets.load_adult().sample(2000, random_state=0)
+    >>> model = tabae.Autoencoder(epochs=5, random_state=0, verbose=False).fit(df)
+    >>> model.encode(df).shape
+    (2000, 16)
+    """
+
+    def __init__(
+        self, *, latent_dim=16, hidden_dims=(256, 256), epochs="auto", batch_size=512,
+        learning_rate=1e-3, weight_decay=1e-5, dropout=0.0, validation_fraction=0.1, patience=20,
+        numeric_encoding="quantile", numeric_loss="gaussian", mask_rate=0.0, sparsity=0.0,
+        contractive=0.0, kinds=None, device="auto", random_state=None, verbose=True,
+    ):
+        self.latent_dim = latent_dim
+        self.hidden_dims = hidden_dims
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.dropout = dropout
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.numeric_encoding = numeric_encoding
+        self.numeric_loss = numeric_loss
+        self.mask_rate = mask_rate
+        self.sparsity = sparsity
+        self.contractive = contractive
+        self.kinds = kinds
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _contractive_weight(self) -> float:
+        return self.contractive
+
+    def _penalty(self, x_in, mu, logvar, hidden, epoch, training):
+        penalty = mu.new_zeros(())
+        if self.sparsity > 0:
+            penalty = penalty + self.sparsity * mu.abs().sum(1).mean()
+        if self.contractive > 0 and training:
+            # Hutchinson: E_v ||J^T v||^2 = ||J||_F^2 for v ~ N(0, I).
+            v = torch.randn_like(mu)
+            (grad,) = torch.autograd.grad((mu * v).sum(), x_in, create_graph=True)
+            penalty = penalty + self.contractive * grad.pow(2).sum(1).mean()
+        return penalty
+
+
+class DenoisingAE(BaseAutoencoder):
+    """An autoencoder trained to restore artificially hidden and swapped cells.
+
+    At every step a share ``mask_rate`` of the observed cells is hidden from the input
+    (exactly as missing cells are) and a share ``swap_rate`` is replaced by the value of
+    another row; the loss asks for every observed cell back. This is what makes it a good
+    imputer (as in masked-autoencoder imputers such as ReMasker) and lets
+    :meth:`score` predict each column from the others.
+
+    Parameters
+    ----------
+    mask_rate : float, default=0.3
+    swap_rate : float, default=0.1
+    """ + _COMMON_DOC + """
+    Examples
+    --------
+    >>> import tabae
+    >>> df = tabae.datasets.load_adult().sample(2000, random_state=0)
+    >>> model = tabae.DenoisingAE(epochs=5, random_state=0, verbose=False).fit(df)
+    >>> completed = model.impute(df)
+    >>> bool(completed.isna().any().any())
+    False
+    """
+
+    def __init__(
+        self, *, latent_dim=16, hidden_dims=(256, 256), epochs="auto", batch_size=512,
+        learning_rate=1e-3, weight_decay=1e-5, dropout=0.0, validation_fraction=0.1, patience=20,
+        numeric_encoding="quantile", numeric_loss="gaussian", mask_rate=0.3, swap_rate=0.1,
+        kinds=None, device="auto", random_state=None, verbose=True,
+    ):
+        self.latent_dim = latent_dim
+        self.hidden_dims = hidden_dims
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.dropout = dropout
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.numeric_encoding = numeric_encoding
+        self.numeric_loss = numeric_loss
+        self.mask_rate = mask_rate
+        self.swap_rate = swap_rate
+        self.kinds = kinds
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _swap_noise(self, x, m_in):
+        if self.swap_rate <= 0:
+            return x
+        index = self.span_index_
+        donor = torch.randperm(len(x), device=x.device)
+        swap = m_in & m_in[donor] & (torch.rand(m_in.shape, device=x.device) < self.swap_rate)  # (B, C)
+        swap_feat = swap[:, index.feature_column]  # (B, D)
+        return torch.where(swap_feat, x[donor], x)
+
+
+class TabularVAE(BaseAutoencoder):
+    """A variational autoencoder (beta-VAE) for mixed tables; the generative model.
+
+    Parameters
+    ----------
+    beta : float, default=1.0
+        Weight of the KL term (beta-VAE).
+    kl_warmup : int, default=10
+        Epochs over which the KL weight ramps from 0 to ``beta`` (guards against
+        posterior collapse).
+    free_bits : float, default=0.0
+        Minimum KL, in nats per latent dimension, below which the term is not pushed
+        (free bits; another guard against collapse).
+    prior : {"gmm", "normal"}, default="gmm"
+        Latent distribution used by :meth:`sample`: a Gaussian mixture fitted to the
+        aggregate posterior of the training rows (fills the "holes" of N(0, I) that make
+        VAE samples unrealistic), or the standard normal prior.
+    prior_components : int, default=10
+    mask_rate : float, default=0.2
+        Share of observed cells hidden from the encoder during training, so that the
+        posterior works from partial rows (imputation, conditioning).
+    """ + _COMMON_DOC + """
+    Examples
+    --------
+    >>> import tabae
+    >>> df = tabae.datasets.load_adult().sample(2000, random_state=0)
+    >>> vae = tabae.TabularVAE(epochs=5, random_state=0, verbose=False).fit(df)
+    >>> vae.sample(3, random_state=0).shape
+    (3, 15)
+    """
+
+    _variational = True
+
+    def __init__(
+        self, *, latent_dim=16, hidden_dims=(256, 256), epochs="auto", batch_size=512,
+        learning_rate=1e-3, weight_decay=1e-5, dropout=0.0, validation_fraction=0.1, patience=20,
+        numeric_encoding="quantile", numeric_loss="gaussian", mask_rate=0.2, beta=1.0,
+        kl_warmup=10, free_bits=0.0, prior="gmm", prior_components=10, kinds=None,
+        device="auto", random_state=None, verbose=True,
+    ):
+        self.latent_dim = latent_dim
+        self.hidden_dims = hidden_dims
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.dropout = dropout
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.numeric_encoding = numeric_encoding
+        self.numeric_loss = numeric_loss
+        self.mask_rate = mask_rate
+        self.beta = beta
+        self.kl_warmup = kl_warmup
+        self.free_bits = free_bits
+        self.prior = prior
+        self.prior_components = prior_components
+        self.kinds = kinds
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _warmup_epochs(self) -> int:
+        return self.kl_warmup
+
+    def _latent(self, mu, logvar, sample):
+        if not sample:
+            return mu
+        return mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+
+    def _penalty(self, x_in, mu, logvar, hidden, epoch, training):
+        kl = kl_normal(mu, logvar).mean(0)  # (L,) batch-mean KL per latent dimension
+        if self.free_bits > 0:
+            kl = kl.clamp(min=self.free_bits)
+        weight = self.beta
+        if epoch is not None and self.kl_warmup > 0:
+            weight = self.beta * min(1.0, (epoch + 1) / self.kl_warmup)
+        return weight * kl.sum()
+
+    # The generative side lives in tabae/synthesize.py.
+    def _after_fit(self, X, M):
+        from tabae.synthesize import fit_latent_prior
+
+        if self.prior not in ("gmm", "normal"):
+            from tabae.exceptions import TabaeError
+
+            raise TabaeError(f"prior={self.prior!r}; choose 'gmm' or 'normal'")
+        self.latent_prior_ = fit_latent_prior(self, X, M)
+
+    def sample(self, n: int, random_state=None, conditions=None):
+        """Generate ``n`` new rows with the training schema and realistic holes.
+
+        Parameters
+        ----------
+        n : int
+            Number of rows.
+        random_state : int, optional
+        conditions : dict, optional
+            Fix columns for every row: ``{"sex": "Female"}`` (a value),
+            ``{"race": ["Black", "White"]}`` (any of these), ``{"age": (30, 40)}``
+            (a closed numeric range), ``{"occupation": None}`` (missing).
+
+        Returns
+        -------
+        DataFrame with a RangeIndex.
+        """
+        from tabae.synthesize import generate
+
+        self._check_fitted()
+        return generate(self, n, random_state=random_state, conditions=conditions)
+
+    def iter_samples(self, n: int, chunk_size: int = 50_000, random_state=None, conditions=None):
+        """Yield ``n`` generated rows as frames of at most ``chunk_size`` rows (bounded memory)."""
+        from tabae.synthesize import iter_generate
+
+        self._check_fitted()
+        return iter_generate(self, n, chunk_size=chunk_size, random_state=random_state, conditions=conditions)
+
+    def _extra_tensors(self):
+        return dict(self.latent_prior_)
+
+    def _set_extra_tensors(self, tensors):
+        self.latent_prior_ = dict(tensors)

@@ -1,0 +1,56 @@
+"""Turn head outputs into encoded rows: point predictions or random draws.
+
+Both return a matrix in the encoded layout that :meth:`TableEncoder.inverse_transform`
+decodes; a categorical block decodes by its argmax, a Bernoulli unit by ``>= 0.5``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from tabae.nn.losses import SpanIndex, gaussian_scale
+
+__all__ = ["point_rows", "sample_rows", "sample_mask"]
+
+
+def point_rows(mean: torch.Tensor, index: SpanIndex) -> torch.Tensor:
+    """Most likely encoded row: Gaussian means, category logits (argmax later), P(True)."""
+    out = mean.clone()
+    if index.bin_pos.numel():
+        out[:, index.bin_pos] = torch.sigmoid(mean[:, index.bin_pos])
+    return out
+
+
+def sample_rows(
+    mean: torch.Tensor,
+    raw_scale: torch.Tensor,
+    index: SpanIndex,
+    generator: torch.Generator | None,
+    numeric_loss: str = "gaussian",
+    temperature: float = 1.0,
+) -> torch.Tensor:
+    """One draw from every head: a Gaussian value, a category, a coin flip."""
+    out = torch.zeros_like(mean)
+    if index.n_gauss:
+        mu = mean[:, index.gauss_pos]
+        scale = gaussian_scale(raw_scale) if numeric_loss == "gaussian" else torch.ones_like(mu)
+        noise = torch.randn(mu.shape, generator=generator, device=mu.device)
+        out[:, index.gauss_pos] = mu + temperature * scale * noise
+    if index.bin_pos.numel():
+        p = torch.sigmoid(mean[:, index.bin_pos])
+        out[:, index.bin_pos] = (torch.rand(p.shape, generator=generator, device=p.device) < p).float()
+    if index.cat_pos.numel():
+        logits = mean[:, index.cat_pos].masked_fill(~index.cat_valid, float("-inf"))  # (N, P, W)
+        # Gumbel-max: one categorical draw per span, for all spans at once.
+        u = torch.rand(logits.shape, generator=generator, device=logits.device).clamp_(1e-12, 1.0)
+        choice = (logits / temperature - torch.log(-torch.log(u))).argmax(-1)  # (N, P)
+        positions = index.cat_pos.gather(1, choice.T).T  # (N, P) feature positions
+        out.scatter_(1, positions, 1.0)
+    return out
+
+
+def sample_mask(mask_logits: torch.Tensor, missing_rates: torch.Tensor, generator) -> torch.Tensor:
+    """Draw which cells are observed; columns never missing at fit stay observed."""
+    p = torch.sigmoid(mask_logits)
+    draw = torch.rand(p.shape, generator=generator, device=p.device) < p
+    return draw | (missing_rates <= 0)

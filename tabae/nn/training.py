@@ -1,0 +1,121 @@
+"""The one training loop: shuffled mini-batches, a validation split, early stopping on it,
+the best weights kept, and a progress bar.
+
+The model supplies two hooks, so that every variant trains with this same loop:
+``corrupt(m) -> hide`` (which observed cells to hide from the input) and
+``loss(x, m, hide, progress, training) -> (loss, parts)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+from typing import Callable
+
+import torch
+
+__all__ = ["resolve_device", "train_network", "auto_epochs"]
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; ``"cpu"``/``"cuda"`` as given."""
+    from tabae.exceptions import TabaeError
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda") and not str(device).startswith("cuda:"):
+        raise TabaeError(f"device={device!r} is not one of 'auto', 'cpu', 'cuda'")
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise TabaeError(f"device={device!r} but CUDA is not available here; use device='cpu' or 'auto'")
+    return torch.device(device)
+
+
+def auto_epochs(n_rows: int, batch_size: int, target_steps: int = 3000) -> int:
+    """Enough epochs for about ``target_steps`` optimiser steps, within [20, 1000]."""
+    steps_per_epoch = max(1, math.ceil(n_rows / batch_size))
+    return int(min(1000, max(20, math.ceil(target_steps / steps_per_epoch))))
+
+
+def train_network(
+    net: torch.nn.Module,
+    X: torch.Tensor,
+    M: torch.Tensor,
+    *,
+    corrupt: Callable,
+    loss: Callable,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    weight_decay: float,
+    validation_fraction: float,
+    patience: int,
+    warmup_epochs: int = 0,
+    verbose: bool = True,
+    desc: str = "fit",
+) -> list[dict]:
+    """Train ``net`` in place; return the per-epoch history (train and validation loss)."""
+    n = X.shape[0]
+    order = torch.randperm(n, device=X.device)
+    # Tiny tables have no rows to spare: train on all of them, stop on the training loss.
+    n_val = int(round(validation_fraction * n)) if n >= 50 else 0
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    batch_size = max(1, min(batch_size, len(train_idx)))
+    if n_val:
+        X_val, M_val = X[val_idx], M[val_idx]
+        hide_val = corrupt(M_val)  # drawn once, so validation losses compare across epochs
+
+    optimizer = torch.optim.AdamW(net.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    best, best_state, bad_epochs, history = math.inf, None, 0, []
+    bar = _progress(epochs, verbose, desc)
+    for epoch in range(epochs):
+        progress = epoch / max(1, epochs - 1)
+        net.train()
+        perm = train_idx[torch.randperm(len(train_idx), device=X.device)]
+        total, count = 0.0, 0
+        for start in range(0, len(perm), batch_size):
+            idx = perm[start : start + batch_size]
+            if len(idx) < 2 and len(perm) > 1:
+                continue  # a lone leftover row makes a noisy step; it is seen next epoch
+            xb, mb = X[idx], M[idx]
+            value, _ = loss(xb, mb, corrupt(mb), epoch, True)
+            optimizer.zero_grad(set_to_none=True)
+            value.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+            optimizer.step()
+            total += float(value.detach()) * len(idx)
+            count += len(idx)
+        record = {"epoch": epoch + 1, "train_loss": total / max(count, 1)}
+        monitored = record["train_loss"]
+        if n_val:
+            net.eval()
+            with torch.no_grad():
+                val = sum(
+                    float(loss(X_val[s : s + 4096], M_val[s : s + 4096], hide_val[s : s + 4096], None, False)[0])
+                    * len(X_val[s : s + 4096])
+                    for s in range(0, n_val, 4096)
+                ) / n_val
+            record["val_loss"] = monitored = val
+        history.append(record)
+        if bar is not None:
+            bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k != "epoch"}, refresh=False)
+            bar.update()
+        if monitored < best - 1e-4 * abs(best) or best_state is None:
+            best, best_state, bad_epochs = monitored, copy.deepcopy(net.state_dict()), 0
+        elif epoch >= warmup_epochs:
+            bad_epochs += 1
+            if bad_epochs > patience:
+                break
+    if bar is not None:
+        bar.close()
+    net.load_state_dict(best_state)
+    net.eval()
+    return history
+
+
+def _progress(total: int, verbose: bool, desc: str):
+    if not verbose or not sys.stderr.isatty():
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="epoch", leave=False)
