@@ -24,8 +24,10 @@ class AEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     Parameters
     ----------
     estimator : tabae model, optional
-        The (unfitted) model to use; default :class:`tabae.DenoisingAE`, which is trained
-        to restore artificially hidden cells.
+        The (unfitted) model to use. Default: a :class:`tabae.DenoisingAE` trained to
+        restore artificially hidden cells, with standardised numbers and a squared-error
+        loss (``numeric_encoding="standard", numeric_loss="mse"``, ``latent_dim=32``):
+        its numeric guesses are conditional means, which is what RMSE rewards.
     n_draws : int, optional
         ``None``: ``transform`` returns one best-guess completion. An int ``k``:
         ``transform`` returns a list of ``k`` completions for multiple imputation.
@@ -61,7 +63,10 @@ class AEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if self.estimator is None:
             from tabae.models import DenoisingAE
 
-            self.model_ = DenoisingAE(random_state=self.random_state, verbose=self.verbose)
+            self.model_ = DenoisingAE(
+                numeric_encoding="standard", numeric_loss="mse", latent_dim=32,
+                random_state=self.random_state, verbose=self.verbose,
+            )
         else:
             self.model_ = clone(self.estimator)
         self.model_.fit(frame)

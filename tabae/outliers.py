@@ -24,14 +24,15 @@ class AEOutlierDetector(BaseEstimator):
     Parameters
     ----------
     estimator : tabae model, optional
-        Unfitted model; default :class:`tabae.DenoisingAE`, scored by predicting each
-        column from the others (``method="masked"``).
+        Unfitted model; default :class:`tabae.DenoisingAE`.
     contamination : float or "auto", default=0.1
         Expected share of outliers, which sets ``threshold_`` as that quantile of the
         training scores. ``"auto"`` needs no guess: the threshold is the training
         median plus 3 robust standard deviations (1.4826 * MAD).
-    method : {"auto", "masked", "reconstruction"}
-        Scoring method, see :meth:`tabae.DenoisingAE.score`.
+    method : {"reconstruction", "masked", "auto"}, default="reconstruction"
+        Scoring method, see :meth:`tabae.DenoisingAE.score`. Reconstruction ranked
+        outliers better on the ADBench tables; "masked" gives sharper per-column
+        explanations of single broken cells.
     random_state : int, optional
     verbose : bool, default=True
 
@@ -51,7 +52,7 @@ class AEOutlierDetector(BaseEstimator):
     (2, 15)
     """
 
-    def __init__(self, estimator=None, *, contamination=0.1, method="auto", random_state=None, verbose=True):
+    def __init__(self, estimator=None, *, contamination=0.1, method="reconstruction", random_state=None, verbose=True):
         self.estimator = estimator
         self.contamination = contamination
         self.method = method

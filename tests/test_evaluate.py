@@ -222,3 +222,10 @@ def test_plot_draws_and_saves(tmp_path):
     fig = evaluate(df, shuffle_columns(df)).plot(path)
     assert path.stat().st_size > 0
     assert len([ax for ax in fig.axes if ax.get_visible()]) >= df.shape[1] + 1
+
+
+def test_ml_efficacy_warns_about_unknown_target_values():
+    train = make_table(seed=0)
+    train.loc[:9, "c"] = "mid"
+    with pytest.warns(TabaeWarning, match="neither 'hi' nor 'lo'"):
+        assert ml_efficacy(train, make_table(seed=1), "c") > 0.9

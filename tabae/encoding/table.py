@@ -162,6 +162,20 @@ class TableEncoder:
             X[observed, start:end] = encoder.transform(self._prepare(spec, values))
         return X, M
 
+    def log_jacobian(self, df: pd.DataFrame) -> np.ndarray:
+        """Per-cell ``log |d encoded / d value|`` ``(n, n_columns)`` of the quantile-mapped
+        numeric columns (0 elsewhere and in missing cells): the term that turns a
+        likelihood of encoded values into one of the values themselves."""
+        self._check_fitted()
+        df = self.schema_.validate(df)
+        out = np.zeros((len(df), self.n_columns_))
+        for j, (spec, encoder) in enumerate(zip(self.schema_, self.encoders_)):
+            if not hasattr(encoder, "log_jacobian") or spec.kind == "datetime":
+                continue
+            observed = df[spec.name].notna().to_numpy()
+            out[observed, j] = encoder.log_jacobian(self._prepare(spec, df[spec.name][observed]))
+        return out
+
     def _prepare(self, spec: ColumnSpec, values: pd.Series):
         if spec.kind in ("numeric", "integer"):
             return values.to_numpy(dtype=np.float64)

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from tabae.encoding import TableEncoder
-from tabae.encoding.numeric import QuantileNormalEncoder
+from tabae.encoding.numeric import QuantileNormalEncoder, StandardEncoder
 from tabae.exceptions import NotFittedError, TabaeError
 from tabae.nn.heads import point_rows, sample_rows
 from tabae.nn.losses import SpanIndex, cell_nll, gaussian_scale, kl_normal
@@ -205,6 +205,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         x, m = self._encode_frame(df)
         masked = method == "masked" or (method == "auto" and self.mask_rate > 0)
         nll = self._cell_nll(x, m, masked).cpu().numpy().astype(np.float64)
+        if self.numeric_loss == "gaussian":
+            # Score values, not their encodings: a value deep in a column's sparse tail
+            # is strange even when the model predicts its encoding well.
+            nll -= self.encoder_.log_jacobian(df)
         if per_column:
             return pd.DataFrame(nll, index=df.index, columns=self.encoder_.schema_.names)
         return pd.Series(nll.sum(1), index=df.index, name="score")
@@ -271,21 +275,26 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         X_hat = torch.cat(means).cpu().numpy().astype(np.float64) if means else np.zeros((0, self.encoder_.n_features_))
         S = torch.cat(scales).cpu().numpy().astype(np.float64) if scales else np.zeros((0, self.span_index_.n_gauss))
         decoded = self.encoder_.inverse_transform(X_hat)
-        # The mean of a Gaussian pushed through a quantile map is not the map of the
-        # mean (that is the median): integrate it with Gauss-Hermite nodes instead.
+        # Point guesses of numeric cells are predictive means in data space, unrounded
+        # (rounding to the column's decimals suits samples, not expectations; integer
+        # columns are still rounded, their dtype demands it). The mean of a Gaussian
+        # pushed through a quantile map is not the map of the mean (that is the median):
+        # integrate it with Gauss-Hermite nodes instead.
         gauss_pos = self.span_index_.gauss_pos.cpu().numpy()
         for g, pos in enumerate(gauss_pos):
             j = int(self.span_index_.gauss_col[g])
             spec, enc = self.encoder_.schema_.columns[j], self.encoder_.encoders_[j]
-            if not isinstance(enc, QuantileNormalEncoder) or spec.kind not in ("numeric", "integer"):
+            if spec.kind not in ("numeric", "integer"):
                 continue
-            nodes = X_hat[:, pos, None] + S[:, g, None] * _GH_NODES  # (N, K)
-            values = enc.inverse(nodes.reshape(-1, 1)).reshape(nodes.shape) @ _GH_WEIGHTS
-            decimals = self.encoder_.decimals_.get(spec.name)
+            if isinstance(enc, QuantileNormalEncoder):
+                nodes = X_hat[:, pos, None] + S[:, g, None] * _GH_NODES  # (N, K)
+                values = enc.inverse(nodes.reshape(-1, 1)).reshape(nodes.shape) @ _GH_WEIGHTS
+            elif isinstance(enc, StandardEncoder):
+                values = enc.inverse(X_hat[:, pos, None])  # linear: the mean maps to the mean
+            else:
+                continue
             if spec.kind == "integer":
                 values = np.round(values)
-            elif decimals is not None:
-                values = np.round(values, decimals)
             decoded[spec.name] = pd.Series(values).astype(decoded[spec.name].dtype)
         return decoded
 

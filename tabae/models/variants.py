@@ -14,7 +14,7 @@ from tabae.nn.losses import kl_normal
 __all__ = ["Autoencoder", "DenoisingAE", "TabularVAE"]
 
 _COMMON_DOC = """
-    latent_dim : int, default=16
+    latent_dim : int, default=16 (32 for TabularVAE)
         Size of the latent code (the features :meth:`encode` returns).
     hidden_dims : tuple of int, default=(256, 256)
         Widths of the encoder's hidden layers; the decoder mirrors them.
@@ -169,8 +169,9 @@ class TabularVAE(BaseAutoencoder):
 
     Parameters
     ----------
-    beta : float, default=1.0
-        Weight of the KL term (beta-VAE).
+    beta : float, default=0.5
+        Weight of the KL term (beta-VAE). Below 1 the reconstructions are sharper; the
+        mixture prior used for sampling makes up for the looser match to N(0, I).
     kl_warmup : int, default=10
         Epochs over which the KL weight ramps from 0 to ``beta`` (guards against
         posterior collapse).
@@ -182,9 +183,10 @@ class TabularVAE(BaseAutoencoder):
         aggregate posterior of the training rows (fills the "holes" of N(0, I) that make
         VAE samples unrealistic), or the standard normal prior.
     prior_components : int, default=10
-    mask_rate : float, default=0.2
-        Share of observed cells hidden from the encoder during training, so that the
-        posterior works from partial rows (imputation, conditioning).
+    mask_rate : float, default=0.0
+        Share of observed cells hidden from the encoder during training. Raise it (0.2)
+        when the VAE is mainly for imputation: the posterior then learns to work from
+        partial rows. It costs some sample fidelity.
     """ + _COMMON_DOC + """
     Examples
     --------
@@ -198,9 +200,9 @@ class TabularVAE(BaseAutoencoder):
     _variational = True
 
     def __init__(
-        self, *, latent_dim=16, hidden_dims=(256, 256), epochs="auto", batch_size=512,
+        self, *, latent_dim=32, hidden_dims=(256, 256), epochs="auto", batch_size=512,
         learning_rate=1e-3, weight_decay=1e-5, dropout=0.0, validation_fraction=0.1, patience=20,
-        numeric_encoding="quantile", numeric_loss="gaussian", mask_rate=0.2, beta=1.0,
+        numeric_encoding="quantile", numeric_loss="gaussian", mask_rate=0.0, beta=0.5,
         kl_warmup=10, free_bits=0.0, prior="gmm", prior_components=10, kinds=None,
         device="auto", random_state=None, verbose=True,
     ):

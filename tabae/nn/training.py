@@ -60,7 +60,9 @@ def train_network(
     # Tiny tables have no rows to spare: train on all of them, stop on the training loss.
     n_val = int(round(validation_fraction * n)) if n >= 50 else 0
     val_idx, train_idx = order[:n_val], order[n_val:]
-    batch_size = max(1, min(batch_size, len(train_idx)))
+    # Small tables get smaller batches (at least ~8 steps an epoch): a few hundred rows
+    # in one batch would give one noisy step per epoch and stop early for lack of steps.
+    batch_size = max(1, min(batch_size, max(32, len(train_idx) // 8), len(train_idx)))
     if n_val:
         X_val, M_val = X[val_idx], M[val_idx]
         hide_val = corrupt(M_val)  # drawn once, so validation losses compare across epochs

@@ -1,0 +1,67 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+import tabae
+from tabae.evaluate import column_shapes
+from tests.conftest import FAST
+
+
+@pytest.fixture(scope="module")
+def vae(mixed_holes):
+    return tabae.TabularVAE(random_state=0, **{**FAST, "epochs": 60}).fit(mixed_holes)
+
+
+def test_schema_dtypes_missingness_and_ranges(vae, mixed_holes):
+    syn = vae.sample(3000, random_state=1)
+    assert list(syn.columns) == list(mixed_holes.columns)
+    assert (syn.dtypes == mixed_holes.dtypes).all()
+    assert syn.index.equals(pd.RangeIndex(3000))
+    rates = syn.isna().mean()
+    assert ((rates > 0.05) & (rates < 0.3)).all()  # trained with 15% holes everywhere
+    assert syn["x"].min() >= mixed_holes["x"].min() and syn["x"].max() <= mixed_holes["x"].max()
+    assert set(syn["group"].dropna().unique()) <= {"a", "b", "c"}
+
+
+def test_quality_floor(vae, mixed_holes):
+    syn = vae.sample(2000, random_state=2)
+    shapes = column_shapes(mixed_holes, syn)["score"]
+    assert shapes.mean() > 0.85, shapes
+    # the x-y relation survives: a model that samples columns independently fails this
+    assert syn[["x", "y"]].corr().iloc[0, 1] > 0.8
+
+
+def test_reproducible_and_streams(vae):
+    pd.testing.assert_frame_equal(vae.sample(100, random_state=5), vae.sample(100, random_state=5))
+    chunks = list(vae.iter_samples(250, chunk_size=100, random_state=0))
+    assert [len(c) for c in chunks] == [100, 100, 50]
+    assert pd.concat(chunks).index.equals(pd.RangeIndex(250))
+
+
+def test_conditions(vae):
+    syn = vae.sample(300, random_state=0, conditions={"group": "c", "x": (5.0, 8.0)})
+    assert len(syn) == 300 and (syn["group"] == "c").all() and syn["x"].between(5.0, 8.0).all()
+    syn = vae.sample(50, random_state=0, conditions={"label": ["high"], "y": None})
+    assert (syn["label"] == "high").all() and syn["y"].isna().all()
+
+
+@pytest.mark.parametrize(
+    "n, conditions, fragment",
+    [
+        (0, None, "n=0"),
+        (2.5, None, "n=2.5"),
+        (5, {"nope": 1}, "unknown column 'nope'"),
+        (5, {"group": "z"}, r"\['z'\] never occurred at fit"),
+        (5, {"x": (100.0, 200.0)}, "outside the training range"),
+        (5, {"x": (3.0, 1.0)}, "is empty"),
+        (5, "group=a", "must be a dict"),
+    ],
+)
+def test_bad_requests(vae, n, conditions, fragment):
+    with pytest.raises(tabae.TabaeError, match=fragment):
+        vae.sample(n, conditions=conditions)
+
+
+def test_unfitted():
+    with pytest.raises(tabae.NotFittedError):
+        tabae.TabularVAE().sample(5)
