@@ -54,7 +54,8 @@ def _fit(args) -> None:
     import tabae
 
     df = read_table(args.table)
-    model = getattr(tabae, MODELS[args.model])(random_state=args.seed, verbose=True)
+    epochs = "auto" if args.epochs is None else args.epochs
+    model = getattr(tabae, MODELS[args.model])(epochs=epochs, random_state=args.seed, verbose=True)
     start = time.perf_counter()
     model.fit(df)
     model.save(args.output)
@@ -135,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("table")
     p.add_argument("-o", "--output", required=True, help="model file to write (e.g. model.tabae)")
     p.add_argument("--model", choices=sorted(MODELS), default="vae")
+    p.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: auto)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_fit)
 
