@@ -5,7 +5,7 @@ outlier scores and latent features.
 """
 
 from tabae._version import __version__
-from tabae import datasets
+from tabae import datasets, evaluate
 from tabae.encoding import TableEncoder
 from tabae.exceptions import ModelFileError, NotFittedError, SchemaError, TabaeError, TabaeWarning
 from tabae.impute import AEImputer, PooledEstimate, pool
@@ -33,4 +33,5 @@ __all__ = [
     "PooledEstimate",
     "load",
     "datasets",
+    "evaluate",
 ]

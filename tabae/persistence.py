@@ -48,7 +48,7 @@ def save_model(model, path) -> None:
         "params": params,
         "net_config": model.net_.config.to_dict(),
         "encoder": model.encoder_.get_state(),
-        "fitted": {"history": model.history_, "epochs": model.epochs_},
+        "fitted": {"history": model.history_, "epochs": model.epochs_, "score_offsets": model.score_offsets_},
         "arrays": {},
     }
     blobs = {}
@@ -140,6 +140,7 @@ def load(path, device: str = "auto"):
     model.missing_rates_ = torch.tensor(encoder.missing_rates_, dtype=torch.float32, device=dev)
     model.history_ = meta["fitted"]["history"]
     model.epochs_ = meta["fitted"]["epochs"]
+    model.score_offsets_ = meta["fitted"]["score_offsets"]
     model.n_features_in_ = len(encoder.schema_)
     model.feature_names_in_ = np.asarray(encoder.schema_.names, dtype=object)
     model._n_features_out = model.latent_dim

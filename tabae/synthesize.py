@@ -25,7 +25,7 @@ from tabae.nn.heads import sample_mask, sample_rows
 
 __all__ = ["fit_latent_prior", "generate", "iter_generate"]
 
-_PRIOR_FIT_ROWS = 5_000
+_PRIOR_FIT_ROWS = 10_000
 _PILOT_ROWS = 20_000
 _MAX_DRAW_FACTOR = 2_000  # give up when fewer than 1 row in this many meets the conditions
 

@@ -9,6 +9,7 @@ training loop, the inference code and the file format are the same for all.
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     """Shared behaviour; use :class:`Autoencoder`, :class:`DenoisingAE` or :class:`TabularVAE`."""
 
     _variational = False
+    #: Optimiser steps that ``epochs="auto"`` aims at (the VAE needs more to sample well).
+    _auto_steps = 3000
 
     # ================================================================== fit
     def fit(self, df: pd.DataFrame, y=None) -> "BaseAutoencoder":
@@ -57,7 +60,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.missing_rates_ = torch.tensor(encoder.missing_rates_, dtype=torch.float32, device=device)
         X = torch.from_numpy(X_np).to(device)
         M = torch.from_numpy(M_np).to(device)
-        epochs = self.epochs if self.epochs != "auto" else auto_epochs(len(X), self.batch_size)
+        epochs = self.epochs if self.epochs != "auto" else auto_epochs(len(X), self.batch_size, self._auto_steps)
         self.epochs_ = epochs
         with _seeded(seed, device):
             self.net_ = TabularNet(config).to(device)
@@ -70,6 +73,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
             self._after_fit(X, M)
         self.device_ = device
+        self.score_offsets_ = self._fit_score_offsets(df, seed)
         self.n_features_in_ = len(encoder.schema_)
         self.feature_names_in_ = np.asarray(encoder.schema_.names, dtype=object)
         self._n_features_out = self.latent_dim
@@ -183,6 +187,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def score(self, df: pd.DataFrame, per_column: bool = False, method: str = "auto"):
         """How strange each row is: the negative log-likelihood of its observed cells.
 
+        Each cell's NLL (of the value itself, in data space) is centred on that column's
+        median over training rows, so a typical cell adds about 0, a surprising one a lot,
+        and a missing one exactly 0. Rows rank as by the plain NLL of their observed cells
+        when no cell is missing.
+
         Parameters
         ----------
         df : DataFrame
@@ -202,16 +211,40 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         if method not in ("auto", "masked", "reconstruction"):
             raise TabaeError(f"method={method!r}; choose 'auto', 'masked' or 'reconstruction'")
-        x, m = self._encode_frame(df)
         masked = method == "masked" or (method == "auto" and self.mask_rate > 0)
+        nll = self._raw_cell_scores(df, masked)
+        # Centre each column on its typical training value, so that contributions say
+        # "more surprising than usual" and compare across columns (a wide numeric column
+        # always has a large density-based NLL); observed-but-typical cells and missing
+        # cells both contribute about 0.
+        offsets = np.asarray(self.score_offsets_["masked" if masked else "reconstruction"])
+        nll = np.where(np.isnan(nll), 0.0, nll - offsets)
+        if per_column:
+            return pd.DataFrame(nll, index=df.index, columns=self.encoder_.schema_.names)
+        return pd.Series(nll.sum(1), index=df.index, name="score")
+
+    def _raw_cell_scores(self, df: pd.DataFrame, masked: bool) -> np.ndarray:
+        """Per-cell NLL of the values ``(n, C)``, NaN where the cell is missing."""
+        x, m = self._encode_frame(df)
         nll = self._cell_nll(x, m, masked).cpu().numpy().astype(np.float64)
         if self.numeric_loss == "gaussian":
             # Score values, not their encodings: a value deep in a column's sparse tail
             # is strange even when the model predicts its encoding well.
             nll -= self.encoder_.log_jacobian(df)
-        if per_column:
-            return pd.DataFrame(nll, index=df.index, columns=self.encoder_.schema_.names)
-        return pd.Series(nll.sum(1), index=df.index, name="score")
+        nll[~m.cpu().numpy()] = np.nan
+        return nll
+
+    def _fit_score_offsets(self, df: pd.DataFrame, seed: int) -> dict:
+        """Median per-column NLL of (up to 5,000) training rows, for each scoring method."""
+        rows = np.random.default_rng(seed).permutation(len(df))[:5000]
+        sample = df.iloc[np.sort(rows)]
+        offsets = {}
+        for method, masked in (("reconstruction", False), ("masked", True)):
+            nll = self._raw_cell_scores(sample, masked)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a column with no observed cell
+                offsets[method] = np.nan_to_num(np.nanmedian(nll, axis=0)).tolist()
+        return offsets
 
     @torch.no_grad()
     def encode(self, df: pd.DataFrame) -> np.ndarray:

@@ -19,7 +19,8 @@ _COMMON_DOC = """
     hidden_dims : tuple of int, default=(256, 256)
         Widths of the encoder's hidden layers; the decoder mirrors them.
     epochs : int or "auto", default="auto"
-        Maximum passes over the data; "auto" aims at about 3,000 optimiser steps.
+        Maximum passes over the data; "auto" aims at about 3,000 optimiser steps
+        (4,500 for TabularVAE).
         Early stopping on a validation split usually stops sooner.
     batch_size : int, default=512
     learning_rate : float, default=1e-3
@@ -198,6 +199,7 @@ class TabularVAE(BaseAutoencoder):
     """
 
     _variational = True
+    _auto_steps = 4500
 
     def __init__(
         self, *, latent_dim=32, hidden_dims=(256, 256), epochs="auto", batch_size=512,
