@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
 
 from tabae.exceptions import NotFittedError, TabaeError
+from tabae.nn.training import auto_epochs
 
 __all__ = ["AEImputer", "PooledEstimate", "pool"]
 
@@ -27,7 +28,8 @@ class AEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         The (unfitted) model to use. Default: a :class:`tabae.DenoisingAE` trained to
         restore artificially hidden cells, with standardised numbers and a squared-error
         loss (``numeric_encoding="standard", numeric_loss="mse"``, ``latent_dim=32``):
-        its numeric guesses are conditional means, which is what RMSE rewards.
+        its numeric guesses are conditional means, which is what RMSE rewards. It trains
+        for up to about 8,000 optimiser steps.
     n_draws : int, optional
         ``None``: ``transform`` returns one best-guess completion. An int ``k``:
         ``transform`` returns a list of ``k`` completions for multiple imputation.
@@ -63,8 +65,11 @@ class AEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if self.estimator is None:
             from tabae.models import DenoisingAE
 
+            # Imputation pays off training longer than the family's default 3,000 steps
+            # (letter: RMSE .094 -> .076); early stopping still ends small tables sooner.
+            epochs = auto_epochs(len(frame), 512, target_steps=8000)
             self.model_ = DenoisingAE(
-                numeric_encoding="standard", numeric_loss="mse", latent_dim=32,
+                numeric_encoding="standard", numeric_loss="mse", latent_dim=32, epochs=epochs,
                 random_state=self.random_state, verbose=self.verbose,
             )
         else:

@@ -24,7 +24,10 @@ class AEOutlierDetector(BaseEstimator):
     Parameters
     ----------
     estimator : tabae model, optional
-        Unfitted model; default :class:`tabae.DenoisingAE`.
+        Unfitted model. Default: :class:`tabae.Autoencoder` with standardised numbers
+        (``numeric_encoding="standard"``), scored by the Gaussian NLL of its
+        reconstruction. On the ADBench tables this ranked outliers better than a
+        denoising model or a rank-Gauss encoding, which flatten extreme values.
     contamination : float or "auto", default=0.1
         Expected share of outliers, which sets ``threshold_`` as that quantile of the
         training scores. ``"auto"`` needs no guess: the threshold is the training
@@ -66,9 +69,9 @@ class AEOutlierDetector(BaseEstimator):
             raise TabaeError(f"contamination={c!r}; pass a share in (0, 0.5) or 'auto'")
         frame = _as_frame(X)
         if self.estimator is None:
-            from tabae.models import DenoisingAE
+            from tabae.models import Autoencoder
 
-            self.model_ = DenoisingAE(random_state=self.random_state, verbose=self.verbose)
+            self.model_ = Autoencoder(numeric_encoding="standard", random_state=self.random_state, verbose=self.verbose)
         else:
             self.model_ = clone(self.estimator)
         self.model_.fit(frame)

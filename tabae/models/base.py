@@ -21,7 +21,7 @@ from tabae.encoding import TableEncoder
 from tabae.encoding.numeric import QuantileNormalEncoder, StandardEncoder
 from tabae.exceptions import NotFittedError, TabaeError
 from tabae.nn.heads import point_rows, sample_rows
-from tabae.nn.losses import SpanIndex, cell_nll, gaussian_scale, kl_normal
+from tabae.nn.losses import SpanIndex, cell_nll, gaussian_scale
 from tabae.nn.network import NetConfig, TabularNet
 from tabae.nn.training import auto_epochs, resolve_device, train_network
 from tabae.schema import check_frame

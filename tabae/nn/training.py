@@ -71,7 +71,6 @@ def train_network(
     best, best_state, bad_epochs, history = math.inf, None, 0, []
     bar = _progress(epochs, verbose, desc)
     for epoch in range(epochs):
-        progress = epoch / max(1, epochs - 1)
         net.train()
         perm = train_idx[torch.randperm(len(train_idx), device=X.device)]
         total, count = 0.0, 0
