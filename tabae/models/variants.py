@@ -13,6 +13,13 @@ from tabae.nn.losses import kl_normal
 
 __all__ = ["Autoencoder", "DenoisingAE", "TabularVAE"]
 
+
+def _store_params(model, params: dict) -> None:
+    """scikit-learn's rule: ``__init__`` stores each keyword argument as given, nothing else."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(model, name, value)
+
 _COMMON_DOC = """
     latent_dim : int, default=16 (32 for TabularVAE)
         Size of the latent code (the features :meth:`encode` returns).
@@ -73,24 +80,7 @@ class Autoencoder(BaseAutoencoder):
         numeric_encoding="quantile", numeric_loss="gaussian", mask_rate=0.0, sparsity=0.0,
         contractive=0.0, kinds=None, device="auto", random_state=None, verbose=True,
     ):
-        self.latent_dim = latent_dim
-        self.hidden_dims = hidden_dims
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.dropout = dropout
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.numeric_encoding = numeric_encoding
-        self.numeric_loss = numeric_loss
-        self.mask_rate = mask_rate
-        self.sparsity = sparsity
-        self.contractive = contractive
-        self.kinds = kinds
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        _store_params(self, locals())
 
     def _contractive_weight(self) -> float:
         return self.contractive
@@ -137,23 +127,7 @@ class DenoisingAE(BaseAutoencoder):
         numeric_encoding="quantile", numeric_loss="gaussian", mask_rate=0.3, swap_rate=0.1,
         kinds=None, device="auto", random_state=None, verbose=True,
     ):
-        self.latent_dim = latent_dim
-        self.hidden_dims = hidden_dims
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.dropout = dropout
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.numeric_encoding = numeric_encoding
-        self.numeric_loss = numeric_loss
-        self.mask_rate = mask_rate
-        self.swap_rate = swap_rate
-        self.kinds = kinds
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        _store_params(self, locals())
 
     def _swap_noise(self, x, m_in):
         if self.swap_rate <= 0:
@@ -208,27 +182,7 @@ class TabularVAE(BaseAutoencoder):
         kl_warmup=10, free_bits=0.0, prior="gmm", prior_components=10, kinds=None,
         device="auto", random_state=None, verbose=True,
     ):
-        self.latent_dim = latent_dim
-        self.hidden_dims = hidden_dims
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.dropout = dropout
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.numeric_encoding = numeric_encoding
-        self.numeric_loss = numeric_loss
-        self.mask_rate = mask_rate
-        self.beta = beta
-        self.kl_warmup = kl_warmup
-        self.free_bits = free_bits
-        self.prior = prior
-        self.prior_components = prior_components
-        self.kinds = kinds
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        _store_params(self, locals())
 
     def _warmup_epochs(self) -> int:
         return self.kl_warmup
