@@ -122,7 +122,8 @@ def _demo(args) -> None:
     top = scores.nlargest(5).index
     print("five strangest rows and the column that makes each strange:")
     for i in top:
-        print(f"  row {i}: score {scores[i]:.1f}, mostly {contrib.loc[i].idxmax()!r} = {df.loc[i, contrib.loc[i].idxmax()]!r}")
+        column = contrib.loc[i].idxmax()
+        print(f"  row {i}: score {scores[i]:.1f}, mostly {column!r} = {df.loc[i, column]}")
     latent = model.encode(df)
     print(f"latent features: {latent.shape}; finite: {bool(np.isfinite(latent).all())}")
     print(f"outputs in {out}/")
