@@ -110,8 +110,15 @@ class TableEncoder:
                 encoder.fit((ns - origin) / _NS_PER_S)
             elif spec.kind in ("numeric", "integer"):
                 values = observed.to_numpy(dtype=np.float64)
-                self.decimals_[spec.name] = 0 if spec.kind == "integer" else _decimals(values)
                 encoder.fit(values)
+                decimals = 0 if spec.kind == "integer" else _decimals(values)
+                if decimals is not None and spec.kind != "integer":
+                    # Claim the precision only if the float32 model space really carries
+                    # it for this column (a wide range with many decimals may not).
+                    back = np.round(encoder.inverse(encoder.transform(values).astype(np.float32)), decimals)
+                    if not np.array_equal(back, values):
+                        decimals = None
+                self.decimals_[spec.name] = decimals
             else:
                 encoder.fit(observed, column=spec.name)
             self.encoders_.append(encoder)
