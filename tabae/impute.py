@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, 
 
 from tabae.exceptions import NotFittedError, TabaeError
 from tabae.nn.training import auto_epochs
+from tabae.schema import as_frame
 
 __all__ = ["AEImputer", "PooledEstimate", "pool"]
 
@@ -61,7 +62,8 @@ class AEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     def fit(self, X, y=None):
-        frame = self._as_frame(X, fitting=True)
+        self._array_input = not isinstance(X, pd.DataFrame)
+        frame = as_frame(X)
         if self.estimator is None:
             from tabae.models import DenoisingAE
 
@@ -83,25 +85,13 @@ class AEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def transform(self, X):
         if not hasattr(self, "model_"):
             raise NotFittedError("this AEImputer is not fitted yet; call fit(X) first")
-        frame = self._as_frame(X)
+        frame = as_frame(X)
         result = self.model_.impute(frame, n_draws=self.n_draws, random_state=self.random_state)
         if isinstance(X, pd.DataFrame):
             return result
         if isinstance(result, list):
             return [r.to_numpy() for r in result]
         return result.to_numpy()
-
-    def _as_frame(self, X, fitting: bool = False) -> pd.DataFrame:
-        if isinstance(X, pd.DataFrame):
-            if fitting:
-                self._array_input = False
-            return X
-        array = np.asarray(X)
-        if array.ndim != 2:
-            raise TabaeError(f"X must be 2-D (rows x columns), got shape {array.shape}")
-        if fitting:
-            self._array_input = True
-        return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
 
 
 @dataclass(frozen=True)

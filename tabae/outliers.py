@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
 from tabae.exceptions import NotFittedError, TabaeError
+from tabae.schema import as_frame
 
 __all__ = ["AEOutlierDetector"]
 
@@ -67,7 +68,7 @@ class AEOutlierDetector(BaseEstimator):
         c = self.contamination
         if not (c == "auto" or (isinstance(c, (int, float)) and 0 < c < 0.5)):
             raise TabaeError(f"contamination={c!r}; pass a share in (0, 0.5) or 'auto'")
-        frame = _as_frame(X)
+        frame = as_frame(X)
         if self.estimator is None:
             from tabae.models import Autoencoder
 
@@ -94,7 +95,7 @@ class AEOutlierDetector(BaseEstimator):
     def decision_function(self, X) -> np.ndarray:
         """Outlier score of each row; higher = more abnormal (PyOD's sign)."""
         self._check_fitted()
-        return self.model_.score(_as_frame(X), method=self.method).to_numpy()
+        return self.model_.score(as_frame(X), method=self.method).to_numpy()
 
     def score_samples(self, X) -> np.ndarray:
         """scikit-learn's sign: higher = more normal (the negated decision function)."""
@@ -113,13 +114,4 @@ class AEOutlierDetector(BaseEstimator):
     def explain(self, X) -> pd.DataFrame:
         """Per-column contributions to each row's score (they sum to it)."""
         self._check_fitted()
-        return self.model_.score(_as_frame(X), per_column=True, method=self.method)
-
-
-def _as_frame(X) -> pd.DataFrame:
-    if isinstance(X, pd.DataFrame):
-        return X
-    array = np.asarray(X)
-    if array.ndim != 2:
-        raise TabaeError(f"X must be 2-D (rows x columns), got shape {array.shape}")
-    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+        return self.model_.score(as_frame(X), per_column=True, method=self.method)

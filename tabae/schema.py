@@ -182,6 +182,16 @@ def check_frame(df: Any, argument: str) -> None:
         )
 
 
+def as_frame(X: Any) -> pd.DataFrame:
+    """A DataFrame as is; a 2-D array as a frame with columns ``x0, x1, ...`` (sklearn adapters)."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    array = np.asarray(X)
+    if array.ndim != 2:
+        raise SchemaError(f"X must be 2-D (rows x columns), got shape {array.shape}")
+    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+
+
 def _infer_kind(series: pd.Series) -> str:
     dtype = series.dtype
     name = series.name
