@@ -17,8 +17,9 @@ MODELS = [
     lambda **kw: tabae.Autoencoder(sparsity=1e-3, **kw),
     lambda **kw: tabae.Autoencoder(contractive=1e-3, **kw),
     lambda **kw: tabae.TabularVAE(beta=0.5, free_bits=0.1, numeric_encoding="mode", **kw),
+    lambda **kw: tabae.DenoisingAE(gaussian_blend=True, numeric_encoding="standard", **kw),
 ]
-IDS = ["ae", "dae", "vae", "sparse", "contractive", "vae-mode-freebits"]
+IDS = ["ae", "dae", "vae", "sparse", "contractive", "vae-mode-freebits", "dae-gaussian-fill"]
 
 
 @pytest.fixture(scope="module", params=list(zip(MODELS, IDS)), ids=IDS)

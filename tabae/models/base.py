@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from tabae.encoding import TableEncoder
 from tabae.encoding.numeric import QuantileNormalEncoder, StandardEncoder
 from tabae.exceptions import NotFittedError, TabaeError
+from tabae.nn.gaussian import fit_blend_weights, fit_gaussian_em
 from tabae.nn.heads import point_rows, sample_rows
 from tabae.nn.losses import SpanIndex, cell_nll, gaussian_scale
 from tabae.nn.network import NetConfig, TabularNet
@@ -51,10 +52,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         encoder.fit(df)
         X_np, M_np = encoder.transform(df)
         index = SpanIndex.from_spans(encoder.spans_, encoder.n_features_, encoder.n_columns_)
+        fill_pos = self._fill_positions(encoder, index)
         config = NetConfig(
             n_features=encoder.n_features_, n_columns=encoder.n_columns_, n_gauss=index.n_gauss,
             hidden_dims=tuple(self.hidden_dims), latent_dim=self.latent_dim,
-            variational=self._variational, dropout=self.dropout,
+            variational=self._variational, dropout=self.dropout, n_fill=len(fill_pos),
         )
         self.encoder_, self.span_index_ = encoder, index.to(device)
         self.missing_rates_ = torch.tensor(encoder.missing_rates_, dtype=torch.float32, device=device)
@@ -64,13 +66,16 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.epochs_ = epochs
         with _seeded(seed, device):
             self.net_ = TabularNet(config).to(device)
-            self.history_ = train_network(
+            self.history_, val_idx = train_network(
                 self.net_, X, M, corrupt=self._corrupt, loss=self._loss, epochs=epochs,
                 batch_size=self.batch_size, learning_rate=self.learning_rate,
                 weight_decay=self.weight_decay, validation_fraction=self.validation_fraction,
                 patience=self.patience, warmup_epochs=self._warmup_epochs(), verbose=self.verbose,
                 desc=type(self).__name__,
             )
+            if len(fill_pos):
+                self._fit_gaussian(X, M, fill_pos, val_idx)
+                self._fit_blend(X, M, val_idx)
             self._after_fit(X, M)
         self.device_ = device
         self.score_offsets_ = self._fit_score_offsets(df, seed)
@@ -97,6 +102,48 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _warmup_epochs(self) -> int:
         return 0
+
+    # ================================================================== Gaussian blend
+    def _fill_positions(self, encoder, index) -> list[int]:
+        """Encoded positions of the numeric units the Gaussian covers (empty = off)."""
+        if not getattr(self, "gaussian_blend", False):
+            return []
+        if self.numeric_encoding == "mode":
+            raise TabaeError(
+                "gaussian_blend=True needs numeric_encoding='standard' or 'quantile' "
+                "(a mode-specific code is not one Gaussian value per column)"
+            )
+        return [int(p) for p in index.gauss_pos.tolist()]
+
+    def _fit_gaussian(self, X, M, fill_pos, val_idx) -> None:
+        """EM on the training rows (not the validation rows, which weigh it against the net)."""
+        net, index = self.net_, self.span_index_
+        pos = torch.tensor(fill_pos, dtype=torch.long, device=X.device)
+        keep = torch.ones(len(X), dtype=torch.bool, device=X.device)
+        keep[val_idx] = False
+        rows = torch.nonzero(keep).squeeze(1)
+        # A mean and a covariance need no more than ~20k rows; EM's cost grows with them.
+        rows = rows[torch.randperm(len(rows), device=X.device)[:20_000]]
+        visible = M[rows][:, index.feature_column][:, pos]
+        mean, cov = fit_gaussian_em(X[rows][:, pos], visible)
+        net.fill_pos.copy_(pos)
+        net.fill_mean.copy_(mean)
+        net.fill_cov.copy_(cov)
+
+    @torch.no_grad()
+    def _fit_blend(self, X, M, val_idx, hide_rate: float = 0.2, repeats: int = 8) -> None:
+        """Weigh the network against the Gaussian per column, on held-out hidden cells."""
+        rows = val_idx if len(val_idx) else torch.arange(len(X), device=X.device)
+        rows = rows[:4096]
+        x, m = X[rows].repeat(repeats, 1), M[rows].repeat(repeats, 1)
+        hide = m & (torch.rand(m.shape, device=m.device) < hide_rate)
+        m_in = m & ~hide
+        net, index = self.net_, self.span_index_
+        pos = net.fill_pos
+        mean, _, _ = self._forward(x, m_in)
+        linear = net.fill_hidden(x, m_in[:, index.feature_column].float())
+        hidden = hide[:, index.feature_column][:, pos]
+        net.fill_blend.copy_(fit_blend_weights(mean[:, pos], linear, x[:, pos], hidden))
 
     def _after_fit(self, X: torch.Tensor, M: torch.Tensor) -> None:
         """Hook run after training, inside the seeded context (the VAE fits its latent prior)."""
@@ -155,14 +202,24 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         X, M = self.encoder_.transform(df)
         return torch.from_numpy(X).to(self.device_), torch.from_numpy(M).to(self.device_)
 
-    def _forward(self, x, m_in, *, sample_latent=False, generator=None):
-        """Encode with cells where ``m_in`` is False hidden, decode; no gradients."""
-        index = self.span_index_
-        mu, logvar, _ = self.net_.encode(x, m_in[:, index.feature_column].float(), m_in.float())
+    def _forward(self, x, m_in, *, sample_latent=False, generator=None, blend=False):
+        """Encode with cells where ``m_in`` is False hidden, decode; no gradients.
+
+        ``blend``: mix the Gaussian conditional mean into the numeric predictions with the
+        fitted per-column weights (imputation only; scores use the network alone).
+        """
+        index, net = self.span_index_, self.net_
+        m_feat = m_in[:, index.feature_column].float()
+        mu, logvar, _ = net.encode(x, m_feat, m_in.float())
         if sample_latent and logvar is not None:
             noise = torch.randn(mu.shape, generator=generator, device=mu.device)
             mu = mu + (0.5 * logvar).exp() * noise
-        return self.net_.decode(mu)
+        mean, raw_scale, mask_logits = net.decode(mu)
+        if blend and net.config.n_fill:
+            w, pos = net.fill_blend, net.fill_pos
+            mixed = w * mean[:, pos] + (1 - w) * net.fill_hidden(x, m_feat)
+            mean = mean.index_copy(1, pos, mixed)
+        return mean, raw_scale, mask_logits
 
     @torch.no_grad()
     def _cell_nll(self, x, m, masked: bool) -> torch.Tensor:
@@ -291,7 +348,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             rows = []
             for s in range(0, len(x), _INFER_BATCH):
                 xb, mb = x[s : s + _INFER_BATCH], m[s : s + _INFER_BATCH]
-                mean, raw, _ = self._forward(xb, mb, sample_latent=True, generator=generator)
+                mean, raw, _ = self._forward(xb, mb, sample_latent=True, generator=generator, blend=True)
                 rows.append(sample_rows(mean, raw, self.span_index_, generator, self.numeric_loss))
             X_hat = torch.cat(rows).cpu().numpy() if rows else np.zeros((0, self.encoder_.n_features_), np.float32)
             decoded = self.encoder_.inverse_transform(X_hat, random_state=rng, index=df.index)
@@ -302,7 +359,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """Decoded best guesses; numeric columns carry their predictive mean in data space."""
         means, scales = [], []
         for s in range(0, len(x), _INFER_BATCH):
-            mean, raw, _ = self._forward(x[s : s + _INFER_BATCH], m[s : s + _INFER_BATCH])
+            mean, raw, _ = self._forward(x[s : s + _INFER_BATCH], m[s : s + _INFER_BATCH], blend=True)
             means.append(point_rows(mean, self.span_index_))
             scales.append(gaussian_scale(raw) if self.numeric_loss == "gaussian" else torch.zeros_like(raw))
         X_hat = torch.cat(means).cpu().numpy().astype(np.float64) if means else np.zeros((0, self.encoder_.n_features_))

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from tabae.nn.gaussian import conditional_mean
+
 __all__ = ["NetConfig", "TabularNet"]
 
 
@@ -25,6 +27,7 @@ class NetConfig:
     latent_dim: int = 16
     variational: bool = False  # Gaussian latent (mu, logvar) instead of a point
     dropout: float = 0.0
+    n_fill: int = 0  # numeric units covered by the Gaussian blended into imputations
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -55,6 +58,18 @@ class TabularNet(nn.Module):
         self.to_latent = nn.Linear(hidden[-1], c.latent_dim * (2 if c.variational else 1))
         self.decoder = _mlp([c.latent_dim, *hidden[::-1]], c.dropout)
         self.head = nn.Linear(hidden[0], c.n_features + c.n_gauss + c.n_columns)
+        if c.n_fill:
+            # The EM Gaussian and its blend weights (tabae/nn/gaussian.py), set by the
+            # model after construction; buffers, so they are saved with the weights.
+            self.register_buffer("fill_pos", torch.zeros(c.n_fill, dtype=torch.long))
+            self.register_buffer("fill_mean", torch.zeros(c.n_fill))
+            self.register_buffer("fill_cov", torch.eye(c.n_fill))
+            self.register_buffer("fill_blend", torch.ones(c.n_fill))
+
+    def fill_hidden(self, x: torch.Tensor, m_feat: torch.Tensor) -> torch.Tensor:
+        """The Gaussian conditional mean of the fill features ``(N, n_fill)``."""
+        pos = self.fill_pos
+        return conditional_mean(x[:, pos], m_feat[:, pos], self.fill_mean, self.fill_cov)
 
     def encode(self, x: torch.Tensor, m_feat: torch.Tensor, m_col: torch.Tensor):
         """(N, D), (N, D), (N, C) -> latent mean (N, L), log-variance (N, L) or None, hidden (N, H)."""

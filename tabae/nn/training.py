@@ -53,8 +53,9 @@ def train_network(
     warmup_epochs: int = 0,
     verbose: bool = True,
     desc: str = "fit",
-) -> list[dict]:
-    """Train ``net`` in place; return the per-epoch history (train and validation loss)."""
+) -> tuple[list[dict], torch.Tensor]:
+    """Train ``net`` in place; return the per-epoch history (train and validation loss)
+    and the indices of the validation rows (empty for tiny tables)."""
     n = X.shape[0]
     order = torch.randperm(n, device=X.device)
     # Tiny tables have no rows to spare: train on all of them, stop on the training loss.
@@ -111,7 +112,7 @@ def train_network(
         bar.close()
     net.load_state_dict(best_state)
     net.eval()
-    return history
+    return history, val_idx
 
 
 def _progress(total: int, verbose: bool, desc: str):
