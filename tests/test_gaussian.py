@@ -96,3 +96,11 @@ def test_gaussian_blend_without_numeric_columns_is_a_no_op():
     model = tabae.DenoisingAE(gaussian_blend=True, **FAST).fit(df.mask(np.eye(90, 2, dtype=bool)))
     assert model.net_.config.n_fill == 0
     assert model.impute(df.mask(np.eye(90, 2, dtype=bool))).notna().all().all()
+
+
+def test_gaussian_blend_steps_aside_on_very_wide_tables():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(60, 130)), columns=[f"c{i}" for i in range(130)])
+    with pytest.warns(tabae.TabaeWarning, match="gaussian_blend is off"):
+        model = tabae.DenoisingAE(gaussian_blend=True, **{**FAST, "epochs": 2}).fit(df)
+    assert model.net_.config.n_fill == 0

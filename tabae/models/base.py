@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 
 from tabae.encoding import TableEncoder
 from tabae.encoding.numeric import QuantileNormalEncoder, StandardEncoder
-from tabae.exceptions import NotFittedError, TabaeError
+from tabae.exceptions import NotFittedError, TabaeError, TabaeWarning
 from tabae.nn.gaussian import fit_blend_weights, fit_gaussian_em
 from tabae.nn.heads import point_rows, sample_rows
 from tabae.nn.losses import SpanIndex, cell_nll, gaussian_scale
@@ -30,6 +30,7 @@ from tabae.schema import check_frame
 __all__ = ["BaseAutoencoder"]
 
 _INFER_BATCH = 8192
+_MAX_BLEND_COLUMNS = 128  # gaussian_blend covers at most this many numeric columns
 # Gauss-Hermite nodes turn a Gaussian in the encoded space into a mean in data space.
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(16)
 _GH_WEIGHTS = _GH_WEIGHTS / _GH_WEIGHTS.sum()
@@ -113,7 +114,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 "gaussian_blend=True needs numeric_encoding='standard' or 'quantile' "
                 "(a mode-specific code is not one Gaussian value per column)"
             )
-        return [int(p) for p in index.gauss_pos.tolist()]
+        positions = [int(p) for p in index.gauss_pos.tolist()]
+        if len(positions) > _MAX_BLEND_COLUMNS:
+            # Every row's pattern needs a G x G solve: at this width the blend would cost
+            # more than the network itself.
+            warnings.warn(
+                f"gaussian_blend is off: {len(positions)} numeric columns is more than "
+                f"{_MAX_BLEND_COLUMNS}, for which its per-row solves get too slow",
+                TabaeWarning, stacklevel=3,
+            )
+            return []
+        return positions
 
     def _fit_gaussian(self, X, M, fill_pos, val_idx) -> None:
         """EM on the training rows (not the validation rows, which weigh it against the net)."""
@@ -122,8 +133,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         keep = torch.ones(len(X), dtype=torch.bool, device=X.device)
         keep[val_idx] = False
         rows = torch.nonzero(keep).squeeze(1)
-        # A mean and a covariance need no more than ~20k rows; EM's cost grows with them.
-        rows = rows[torch.randperm(len(rows), device=X.device)[:20_000]]
+        # A mean and a covariance need no more than ~20k rows, and each EM pass costs
+        # rows x G^3: wide tables use fewer rows (at least 2,000; G=128 -> ~10k).
+        budget = max(2_000, min(20_000, int(2e10 / len(fill_pos) ** 3)))
+        rows = rows[torch.randperm(len(rows), device=X.device)[:budget]]
         visible = M[rows][:, index.feature_column][:, pos]
         mean, cov = fit_gaussian_em(X[rows][:, pos], visible)
         net.fill_pos.copy_(pos)

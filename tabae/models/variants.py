@@ -71,7 +71,8 @@ class Autoencoder(BaseAutoencoder):
         a few hundred rows, where a network needs thousands: large gains on small or
         near-linear tables (breast: RMSE .071 -> .047), weight ~1 for the network where
         it is better. Only :meth:`impute` uses it. Needs numeric_encoding "standard" or
-        "quantile". :class:`tabae.AEImputer` turns it on.
+        "quantile"; off (with a warning) above 128 numeric columns, where its per-row
+        solves would cost more than the network. :class:`tabae.AEImputer` turns it on.
     """ + _COMMON_DOC + """
     Examples
     --------
@@ -125,7 +126,8 @@ class DenoisingAE(BaseAutoencoder):
         a few hundred rows, where a network needs thousands: large gains on small or
         near-linear tables (breast: RMSE .071 -> .047), weight ~1 for the network where
         it is better. Only :meth:`impute` uses it. Needs numeric_encoding "standard" or
-        "quantile". :class:`tabae.AEImputer` turns it on.
+        "quantile"; off (with a warning) above 128 numeric columns, where its per-row
+        solves would cost more than the network. :class:`tabae.AEImputer` turns it on.
     """ + _COMMON_DOC + """
     Examples
     --------
