@@ -22,7 +22,7 @@ from tabae.encoding.numeric import QuantileNormalEncoder, StandardEncoder
 from tabae.exceptions import NotFittedError, TabaeError, TabaeWarning
 from tabae.nn.gaussian import fit_blend_weights, fit_gaussian_em
 from tabae.nn.heads import point_rows, sample_rows
-from tabae.nn.losses import SpanIndex, cell_nll, gaussian_scale
+from tabae.nn.losses import SpanIndex, cell_nll, gaussian_scale, scale_nll
 from tabae.nn.network import NetConfig, TabularNet
 from tabae.nn.training import auto_epochs, resolve_device, train_network
 from tabae.schema import check_frame
@@ -179,6 +179,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         mean, raw_scale, mask_logits = self.net_.decode(z)
         nll = cell_nll(mean, raw_scale, x, m, index, self.numeric_loss).sum(1).mean()
         loss = nll + self._mask_loss(mask_logits, m)
+        if self.numeric_loss == "mse":
+            loss = loss + scale_nll(mean, raw_scale, x, m, index).mean()
         loss = loss + self._penalty(x_in, mu, logvar, hidden, epoch, training)
         return loss, {"nll": float(nll.detach())}
 
@@ -362,7 +364,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             for s in range(0, len(x), _INFER_BATCH):
                 xb, mb = x[s : s + _INFER_BATCH], m[s : s + _INFER_BATCH]
                 mean, raw, _ = self._forward(xb, mb, sample_latent=True, generator=generator, blend=True)
-                rows.append(sample_rows(mean, raw, self.span_index_, generator, self.numeric_loss))
+                rows.append(sample_rows(mean, raw, self.span_index_, generator))
             X_hat = torch.cat(rows).cpu().numpy() if rows else np.zeros((0, self.encoder_.n_features_), np.float32)
             decoded = self.encoder_.inverse_transform(X_hat, random_state=rng, index=df.index)
             draws.append(self._fill(df, decoded, missing))

@@ -26,14 +26,14 @@ def sample_rows(
     raw_scale: torch.Tensor,
     index: SpanIndex,
     generator: torch.Generator | None,
-    numeric_loss: str = "gaussian",
     temperature: float = 1.0,
 ) -> torch.Tensor:
     """One draw from every head: a Gaussian value, a category, a coin flip."""
     out = torch.zeros_like(mean)
     if index.n_gauss:
         mu = mean[:, index.gauss_pos]
-        scale = gaussian_scale(raw_scale) if numeric_loss == "gaussian" else torch.ones_like(mu)
+        # Squared-error models learn their scales too (losses.scale_nll), means held fixed.
+        scale = gaussian_scale(raw_scale)
         noise = torch.randn(mu.shape, generator=generator, device=mu.device)
         out[:, index.gauss_pos] = mu + temperature * scale * noise
     if index.bin_pos.numel():
