@@ -115,24 +115,21 @@ def test_default_imputer_beats_the_linear_and_mean_baselines_on_a_small_table():
 
 
 def test_draws_of_a_squared_error_model_carry_its_own_uncertainty():
-    """MSE models learn their scales with the means held fixed: draws are tight where the
-    other columns pin a value down, wide where nothing does, and roughly calibrated."""
+    """MSE models predict no spread: draws use the RMSE measured on held-out hidden cells
+    (per column), so they are far tighter than the column and roughly calibrated."""
     rng = np.random.default_rng(0)
     n = 1500
     x = rng.normal(0, 1, n)
     full = pd.DataFrame({"x": x, "y": 3 * x + rng.normal(0, 0.3, n), "z": rng.normal(0, 1, n)})
     hide = rng.random(full.shape) < 0.15
     holes = full.mask(hide)
-    # No swap noise (as in AEImputer): swapped inputs would widen the learned spread.
     model = tabae.DenoisingAE(numeric_encoding="standard", numeric_loss="mse", swap_rate=0.0, random_state=0,
                               **{**FAST, "epochs": 60}).fit(holes)
+    scale = model.net_.residual_scale.numpy()  # standardised units, one per column
+    assert scale[2] > 0.8 and scale[1] < 0.7  # z is noise; y is mostly pinned down by x (the old draws: 1)
     draws = np.stack([d["y"].to_numpy() for d in model.impute(holes, n_draws=40, random_state=1)])
-    pinned = hide[:, 1] & ~hide[:, 0]  # y hidden, x seen: y = 3x + noise(0.3)
-    free = hide[:, 1] & hide[:, 0]  # y and x hidden: only the marginal is left
-    lo, hi = np.quantile(draws[:, pinned], [0.05, 0.95], axis=0)
-    coverage = ((full["y"][pinned] >= lo) & (full["y"][pinned] <= hi)).mean()
+    hidden = hide[:, 1]
+    lo, hi = np.quantile(draws[:, hidden], [0.05, 0.95], axis=0)
+    coverage = ((full["y"][hidden] >= lo) & (full["y"][hidden] <= hi)).mean()
     assert 0.75 < coverage <= 1.0
-    spread_pinned = draws[:, pinned].std(0).mean()
-    assert spread_pinned < 0.25 * full["y"].std()
-    if free.sum() >= 3:
-        assert draws[:, free].std(0).mean() > 3 * spread_pinned
+    assert draws[:, hidden].std(0).mean() < 0.6 * full["y"].std()

@@ -22,7 +22,7 @@ from tabae.encoding.numeric import QuantileNormalEncoder, StandardEncoder
 from tabae.exceptions import NotFittedError, TabaeError, TabaeWarning
 from tabae.nn.gaussian import fit_blend_weights, fit_gaussian_em
 from tabae.nn.heads import point_rows, sample_rows
-from tabae.nn.losses import SpanIndex, cell_nll, gaussian_scale, scale_nll
+from tabae.nn.losses import SpanIndex, cell_nll, gaussian_scale
 from tabae.nn.network import NetConfig, TabularNet
 from tabae.nn.training import auto_epochs, resolve_device, train_network
 from tabae.schema import check_frame
@@ -58,6 +58,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             n_features=encoder.n_features_, n_columns=encoder.n_columns_, n_gauss=index.n_gauss,
             hidden_dims=tuple(self.hidden_dims), latent_dim=self.latent_dim,
             variational=self._variational, dropout=self.dropout, n_fill=len(fill_pos),
+            residual_scale=self.numeric_loss == "mse" and index.n_gauss > 0,
         )
         self.encoder_, self.span_index_ = encoder, index.to(device)
         self.missing_rates_ = torch.tensor(encoder.missing_rates_, dtype=torch.float32, device=device)
@@ -77,6 +78,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             if len(fill_pos):
                 self._fit_gaussian(X, M, fill_pos, val_idx)
                 self._fit_blend(X, M, val_idx)
+            if config.residual_scale:
+                self._fit_residual_scale(X, M, val_idx)
             self._after_fit(X, M)
         self.device_ = device
         self.score_offsets_ = self._fit_score_offsets(df, seed)
@@ -161,6 +164,29 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _after_fit(self, X: torch.Tensor, M: torch.Tensor) -> None:
         """Hook run after training, inside the seeded context (the VAE fits its latent prior)."""
 
+    @torch.no_grad()
+    def _fit_residual_scale(self, X, M, val_idx, hide_rate: float = 0.2, repeats: int = 8) -> None:
+        """A squared-error model predicts no spread: measure it per numeric unit as the
+        RMSE of its predictions on held-out cells, so imputation draws (and samples) get
+        the model's own uncertainty instead of the column's whole spread.
+
+        Scores cells hidden from the input when the model trains with hidden cells (what
+        it imputes), else the reconstructed observed cells. One spread per column: rows
+        whose other columns pin a value down get draws as wide as rows where nothing
+        does (a model with ``numeric_loss="gaussian"`` predicts a spread per cell).
+        """
+        rows = (val_idx if len(val_idx) else torch.arange(len(X), device=X.device))[:4096]
+        x, m = X[rows].repeat(repeats, 1), M[rows].repeat(repeats, 1)
+        hides = self.mask_rate > 0 or self.net_.config.n_fill > 0
+        hide = m & (torch.rand(m.shape, device=m.device) < hide_rate) if hides else torch.zeros_like(m)
+        mean, _, _ = self._forward(x, m & ~hide, blend=True)
+        index = self.span_index_
+        scored = (hide if hides else m)[:, index.gauss_col].float()  # (N, G)
+        err = (mean[:, index.gauss_pos] - x[:, index.gauss_pos]) ** 2 * scored
+        counts = scored.sum(0)
+        rmse = (err.sum(0) / counts.clamp(min=1)).sqrt()
+        self.net_.residual_scale.copy_(torch.where(counts > 0, rmse, torch.ones_like(rmse)).clamp(min=1e-3))
+
     # ================================================================== training hooks
     def _corrupt(self, m: torch.Tensor) -> torch.Tensor:
         """Which observed cells to hide from the input, ``(B, C)`` bool."""
@@ -179,8 +205,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         mean, raw_scale, mask_logits = self.net_.decode(z)
         nll = cell_nll(mean, raw_scale, x, m, index, self.numeric_loss).sum(1).mean()
         loss = nll + self._mask_loss(mask_logits, m)
-        if self.numeric_loss == "mse":
-            loss = loss + scale_nll(mean, raw_scale, x, m, index).mean()
         loss = loss + self._penalty(x_in, mu, logvar, hidden, epoch, training)
         return loss, {"nll": float(nll.detach())}
 
@@ -364,7 +388,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             for s in range(0, len(x), _INFER_BATCH):
                 xb, mb = x[s : s + _INFER_BATCH], m[s : s + _INFER_BATCH]
                 mean, raw, _ = self._forward(xb, mb, sample_latent=True, generator=generator, blend=True)
-                rows.append(sample_rows(mean, raw, self.span_index_, generator))
+                rows.append(sample_rows(mean, raw, self.span_index_, generator, self.numeric_loss,
+                                        residual_scale=getattr(self.net_, "residual_scale", None)))
             X_hat = torch.cat(rows).cpu().numpy() if rows else np.zeros((0, self.encoder_.n_features_), np.float32)
             decoded = self.encoder_.inverse_transform(X_hat, random_state=rng, index=df.index)
             draws.append(self._fill(df, decoded, missing))

@@ -26,14 +26,23 @@ def sample_rows(
     raw_scale: torch.Tensor,
     index: SpanIndex,
     generator: torch.Generator | None,
+    numeric_loss: str = "gaussian",
     temperature: float = 1.0,
+    residual_scale: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """One draw from every head: a Gaussian value, a category, a coin flip."""
+    """One draw from every head: a Gaussian value, a category, a coin flip.
+
+    Gaussian units draw with their predicted scale; a model trained with squared error
+    predicts none and uses ``residual_scale`` (per unit, measured after training), or
+    1 (the encoded column's own spread) when it has none.
+    """
     out = torch.zeros_like(mean)
     if index.n_gauss:
         mu = mean[:, index.gauss_pos]
-        # Squared-error models learn their scales too (losses.scale_nll), means held fixed.
-        scale = gaussian_scale(raw_scale)
+        if numeric_loss == "gaussian":
+            scale = gaussian_scale(raw_scale)
+        else:
+            scale = torch.ones_like(mu) if residual_scale is None else residual_scale.expand_as(mu)
         noise = torch.randn(mu.shape, generator=generator, device=mu.device)
         out[:, index.gauss_pos] = mu + temperature * scale * noise
     if index.bin_pos.numel():

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from tabae.encoding.table import Span
 
-__all__ = ["scale_nll", "SpanIndex", "cell_nll", "gaussian_scale", "kl_normal"]
+__all__ = ["SpanIndex", "cell_nll", "gaussian_scale", "kl_normal"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 #: Smallest predicted scale of a Gaussian unit (in the encoded space, where columns have
@@ -125,22 +125,6 @@ def cell_nll(
         nll = torch.logsumexp(logits, dim=-1) - picked  # (N, P)
         per_column.index_add_(1, index.cat_col, nll)
     return per_column * observed
-
-
-def scale_nll(mean, raw_scale, x, observed, index: SpanIndex) -> torch.Tensor:
-    """Gaussian NLL of the observed numeric cells with the means held fixed, ``(batch,)``.
-
-    A squared-error model adds this to its loss: the means still learn from squared
-    error alone, while the scale outputs learn the spread of the residuals row by row,
-    which imputation draws and samples need (a value pinned down by the other columns
-    gets a tight draw, an unpredictable one a wide draw).
-    """
-    if not index.n_gauss:
-        return x.new_zeros(x.shape[0])
-    residual = x[:, index.gauss_pos] - mean[:, index.gauss_pos].detach()
-    scale = gaussian_scale(raw_scale)
-    nll = 0.5 * (residual / scale) ** 2 + scale.log()
-    return (nll * observed[:, index.gauss_col]).sum(1)
 
 
 def kl_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

@@ -28,6 +28,7 @@ class NetConfig:
     variational: bool = False  # Gaussian latent (mu, logvar) instead of a point
     dropout: float = 0.0
     n_fill: int = 0  # numeric units covered by the Gaussian blended into imputations
+    residual_scale: bool = False  # squared-error models: a measured spread per Gaussian unit
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -65,6 +66,8 @@ class TabularNet(nn.Module):
             self.register_buffer("fill_mean", torch.zeros(c.n_fill))
             self.register_buffer("fill_cov", torch.eye(c.n_fill))
             self.register_buffer("fill_blend", torch.ones(c.n_fill))
+        if c.residual_scale:
+            self.register_buffer("residual_scale", torch.ones(c.n_gauss))
 
     def fill_hidden(self, x: torch.Tensor, m_feat: torch.Tensor) -> torch.Tensor:
         """The Gaussian conditional mean of the fill features ``(N, n_fill)``."""
