@@ -23,7 +23,7 @@ def _store_params(model, params: dict) -> None:
 _COMMON_DOC = """
     latent_dim : int, default=16 (32 for TabularVAE)
         Size of the latent code (the features :meth:`encode` returns).
-    hidden_dims : tuple of int, default=(256, 256)
+    hidden_dims : tuple of int, default=(256, 256) ((192, 192) for TabularVAE)
         Widths of the encoder's hidden layers; the decoder mirrors them.
     epochs : int or "auto", default="auto"
         Maximum passes over the data; "auto" aims at about 3,000 optimiser steps.
@@ -192,11 +192,13 @@ class TabularVAE(BaseAutoencoder):
     _variational = True
     # Measured on adult (benchmarks/synthesis.py): 3,000 steps at learning rate 2e-3
     # beat 4,500 at 1e-3 on C2ST (.38 vs .35) and ML efficacy (.890 vs .888) at equal
-    # shapes/trends, in two thirds of the time; 3e-3 starts to cost pair trends.
+    # shapes/trends, in two thirds of the time; 3e-3 starts to cost pair trends. The
+    # default width (192, set in __init__) fits in 25 s instead of 30 s with shapes
+    # .978, trends .956, C2ST .35, ML efficacy .891.
     _auto_steps = 3000
 
     def __init__(
-        self, *, latent_dim=32, hidden_dims=(256, 256), epochs="auto", batch_size=512,
+        self, *, latent_dim=32, hidden_dims=(192, 192), epochs="auto", batch_size=512,
         learning_rate=2e-3, weight_decay=1e-5, dropout=0.0, validation_fraction=0.1, patience=20,
         numeric_encoding="quantile", numeric_loss="gaussian", mask_rate=0.0, beta=0.5,
         kl_warmup=10, free_bits=0.0, prior="gmm", prior_components=10, kinds=None,
