@@ -54,8 +54,11 @@ def _fit(args) -> None:
     import tabae
 
     df = read_table(args.table)
-    epochs = "auto" if args.epochs is None else args.epochs
-    model = getattr(tabae, MODELS[args.model])(epochs=epochs, random_state=args.seed, verbose=True)
+    if args.model == "imputer":
+        model = tabae.impute.imputation_model(len(df), random_state=args.seed, verbose=True, epochs=args.epochs)
+    else:
+        epochs = "auto" if args.epochs is None else args.epochs
+        model = getattr(tabae, MODELS[args.model])(epochs=epochs, random_state=args.seed, verbose=True)
     start = time.perf_counter()
     model.fit(df)
     model.save(args.output)
@@ -136,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fit", help="fit a model on a CSV/Parquet table and save it")
     p.add_argument("table")
     p.add_argument("-o", "--output", required=True, help="model file to write (e.g. model.tabae)")
-    p.add_argument("--model", choices=sorted(MODELS), default="vae")
+    p.add_argument("--model", choices=sorted([*MODELS, "imputer"]), default="vae",
+                   help="vae (all jobs), dae, ae, or imputer (a DenoisingAE tuned for imputation)")
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: auto)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_fit)

@@ -32,3 +32,14 @@ def test_errors_are_reported_without_partial_files(table, tmp_path, capsys):
     with pytest.raises(Exception):
         write_table(pd.DataFrame({"a": [object()]}), str(tmp_path / "bad.parquet"))
     assert not list(tmp_path.glob(".bad.parquet.*")) and not (tmp_path / "bad.parquet").exists()
+
+
+def test_fit_an_imputer_model_then_impute(table, tmp_path):
+    import tabae
+
+    model = tmp_path / "imp.tabae"
+    assert main(["fit", str(table), "-o", str(model), "--model", "imputer", "--epochs", "3"]) == 0
+    loaded = tabae.load(model)
+    assert isinstance(loaded, tabae.DenoisingAE) and loaded.gaussian_blend and loaded.mask_rate == 0.5
+    assert main(["impute", str(model), str(table), "-o", str(tmp_path / "filled.csv")]) == 0
+    assert pd.read_csv(tmp_path / "filled.csv").notna().all().all()
