@@ -143,3 +143,12 @@ def test_model_file_is_checked(mixed, tmp_path):
         tabae.load(tmp_path / "future.tabae")
     with pytest.raises(tabae.ModelFileError, match="no model file"):
         tabae.load(tmp_path / "absent.tabae")
+
+
+@pytest.mark.parametrize("cls", [tabae.Autoencoder, tabae.DenoisingAE, tabae.TabularVAE])
+def test_help_shows_every_parameter(cls):
+    """Errors say "see help(Model)": the docstring must exist and document each parameter."""
+    doc = cls.__doc__
+    assert doc and "{common}" not in doc and "{blend}" not in doc
+    for name in cls().get_params():
+        assert f"    {name} :" in doc, name

@@ -51,6 +51,27 @@ _COMMON_DOC = """
 """
 
 
+def _document(cls):
+    """Fill the shared parameter docs into a class docstring (a docstring must be a
+    literal, so the shared parts cannot be concatenated in place)."""
+    common = _COMMON_DOC.lstrip("\n") + "\n"
+    cls.__doc__ = cls.__doc__.replace("    {blend}\n", _BLEND_DOC).replace("    {common}\n", common)
+    return cls
+
+
+_BLEND_DOC = """    gaussian_blend : bool, default=False
+        Also fit a multivariate Gaussian to the numeric columns (EM, holes and all) and
+        blend its conditional mean into numeric imputations, with one weight per column
+        fitted on held-out hidden cells. The Gaussian gets linear relations right from
+        a few hundred rows, where a network needs thousands: large gains on small or
+        near-linear tables (breast: RMSE .071 -> .047), weight ~1 for the network where
+        it is better. Only :meth:`impute` uses it. Needs numeric_encoding "standard" or
+        "quantile"; off (with a warning) above 128 numeric columns, where its per-row
+        solves would cost more than the network. :class:`tabae.AEImputer` turns it on.
+"""
+
+
+@_document
 class Autoencoder(BaseAutoencoder):
     """A deterministic autoencoder with masked, type-specific reconstruction losses.
 
@@ -63,16 +84,8 @@ class Autoencoder(BaseAutoencoder):
         random projection per step, so it costs one extra backward pass).
     mask_rate : float, default=0.0
         Share of observed cells hidden from the input at each step.
-    gaussian_blend : bool, default=False
-        Also fit a multivariate Gaussian to the numeric columns (EM, holes and all) and
-        blend its conditional mean into numeric imputations, with one weight per column
-        fitted on held-out hidden cells. The Gaussian gets linear relations right from
-        a few hundred rows, where a network needs thousands: large gains on small or
-        near-linear tables (breast: RMSE .071 -> .047), weight ~1 for the network where
-        it is better. Only :meth:`impute` uses it. Needs numeric_encoding "standard" or
-        "quantile"; off (with a warning) above 128 numeric columns, where its per-row
-        solves would cost more than the network. :class:`tabae.AEImputer` turns it on.
-    """ + _COMMON_DOC + """
+    {blend}
+    {common}
     Examples
     --------
     >>> import tabae
@@ -105,6 +118,7 @@ class Autoencoder(BaseAutoencoder):
         return penalty
 
 
+@_document
 class DenoisingAE(BaseAutoencoder):
     """An autoencoder trained to restore artificially hidden and swapped cells.
 
@@ -118,16 +132,8 @@ class DenoisingAE(BaseAutoencoder):
     ----------
     mask_rate : float, default=0.3
     swap_rate : float, default=0.1
-    gaussian_blend : bool, default=False
-        Also fit a multivariate Gaussian to the numeric columns (EM, holes and all) and
-        blend its conditional mean into numeric imputations, with one weight per column
-        fitted on held-out hidden cells. The Gaussian gets linear relations right from
-        a few hundred rows, where a network needs thousands: large gains on small or
-        near-linear tables (breast: RMSE .071 -> .047), weight ~1 for the network where
-        it is better. Only :meth:`impute` uses it. Needs numeric_encoding "standard" or
-        "quantile"; off (with a warning) above 128 numeric columns, where its per-row
-        solves would cost more than the network. :class:`tabae.AEImputer` turns it on.
-    """ + _COMMON_DOC + """
+    {blend}
+    {common}
     Examples
     --------
     >>> import tabae
@@ -156,6 +162,7 @@ class DenoisingAE(BaseAutoencoder):
         return torch.where(swap_feat, x[donor], x)
 
 
+@_document
 class TabularVAE(BaseAutoencoder):
     """A variational autoencoder (beta-VAE) for mixed tables; the generative model.
 
@@ -179,7 +186,7 @@ class TabularVAE(BaseAutoencoder):
         Share of observed cells hidden from the encoder during training. Raise it (0.2)
         when the VAE is mainly for imputation: the posterior then learns to work from
         partial rows. It costs some sample fidelity.
-    """ + _COMMON_DOC + """
+    {common}
     Examples
     --------
     >>> import tabae
