@@ -146,13 +146,19 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         net.fill_mean.copy_(mean)
         net.fill_cov.copy_(cov)
 
-    @torch.no_grad()
-    def _fit_blend(self, X, M, val_idx, hide_rate: float = 0.2, repeats: int = 8) -> None:
-        """Weigh the network against the Gaussian per column, on held-out hidden cells."""
-        rows = val_idx if len(val_idx) else torch.arange(len(X), device=X.device)
-        rows = rows[:4096]
+    @staticmethod
+    def _held_out_cells(X, M, val_idx, hide: bool = True, hide_rate: float = 0.2, repeats: int = 8):
+        """Validation rows (all rows for tiny tables), repeated, with fresh artificial holes:
+        ``x``, ``m`` and the ``hidden`` cells to score."""
+        rows = (val_idx if len(val_idx) else torch.arange(len(X), device=X.device))[:4096]
         x, m = X[rows].repeat(repeats, 1), M[rows].repeat(repeats, 1)
-        hide = m & (torch.rand(m.shape, device=m.device) < hide_rate)
+        hidden = m & (torch.rand(m.shape, device=m.device) < hide_rate) if hide else torch.zeros_like(m)
+        return x, m, hidden
+
+    @torch.no_grad()
+    def _fit_blend(self, X, M, val_idx) -> None:
+        """Weigh the network against the Gaussian per column, on held-out hidden cells."""
+        x, m, hide = self._held_out_cells(X, M, val_idx)
         m_in = m & ~hide
         net, index = self.net_, self.span_index_
         pos = net.fill_pos
@@ -165,7 +171,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """Hook run after training, inside the seeded context (the VAE fits its latent prior)."""
 
     @torch.no_grad()
-    def _fit_residual_scale(self, X, M, val_idx, hide_rate: float = 0.2, repeats: int = 8) -> None:
+    def _fit_residual_scale(self, X, M, val_idx) -> None:
         """A squared-error model predicts no spread: measure it per numeric unit as the
         RMSE of its predictions on held-out cells, so imputation draws (and samples) get
         the model's own uncertainty instead of the column's whole spread.
@@ -175,10 +181,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         whose other columns pin a value down get draws as wide as rows where nothing
         does (a model with ``numeric_loss="gaussian"`` predicts a spread per cell).
         """
-        rows = (val_idx if len(val_idx) else torch.arange(len(X), device=X.device))[:4096]
-        x, m = X[rows].repeat(repeats, 1), M[rows].repeat(repeats, 1)
         hides = self.mask_rate > 0 or self.net_.config.n_fill > 0
-        hide = m & (torch.rand(m.shape, device=m.device) < hide_rate) if hides else torch.zeros_like(m)
+        x, m, hide = self._held_out_cells(X, M, val_idx, hide=hides)
         mean, _, _ = self._forward(x, m & ~hide, blend=True)
         index = self.span_index_
         scored = (hide if hides else m)[:, index.gauss_col].float()  # (N, G)
