@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from tabae.exceptions import TabaeError
-from tabae.nn.heads import sample_mask, sample_rows
+from tabae.nn.heads import sample_mask
 
 __all__ = ["fit_latent_prior", "generate", "iter_generate"]
 
@@ -158,8 +158,7 @@ class _Sampler:
         eps = torch.randn(n, self.means.shape[1], 1, generator=g, device=self.device)
         z = self.means[comp] + (self.chol[comp] @ eps).squeeze(-1)  # (n, L)
         mean, raw, mask_logits = model.net_.decode(z)
-        X = sample_rows(mean, raw, model.span_index_, g, model.numeric_loss,
-                        residual_scale=getattr(model.net_, "residual_scale", None))
+        X = model._draw_rows(mean, raw, g)
         observed = sample_mask(mask_logits, model.missing_rates_, g)
         frame = model.encoder_.inverse_transform(X.cpu().numpy(), observed.cpu().numpy(), random_state=self.rng)
         return frame, comp.cpu().numpy()

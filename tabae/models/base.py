@@ -392,12 +392,16 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             for s in range(0, len(x), _INFER_BATCH):
                 xb, mb = x[s : s + _INFER_BATCH], m[s : s + _INFER_BATCH]
                 mean, raw, _ = self._forward(xb, mb, sample_latent=True, generator=generator, blend=True)
-                rows.append(sample_rows(mean, raw, self.span_index_, generator, self.numeric_loss,
-                                        residual_scale=getattr(self.net_, "residual_scale", None)))
+                rows.append(self._draw_rows(mean, raw, generator))
             X_hat = torch.cat(rows).cpu().numpy() if rows else np.zeros((0, self.encoder_.n_features_), np.float32)
             decoded = self.encoder_.inverse_transform(X_hat, random_state=rng, index=df.index)
             draws.append(self._fill(df, decoded, missing))
         return draws
+
+    def _draw_rows(self, mean, raw_scale, generator) -> torch.Tensor:
+        """One draw from every head (imputation draws and samples share it)."""
+        return sample_rows(mean, raw_scale, self.span_index_, generator, self.numeric_loss,
+                           residual_scale=getattr(self.net_, "residual_scale", None))
 
     def _point_completion(self, x, m) -> pd.DataFrame:
         """Decoded best guesses; numeric columns carry their predictive mean in data space."""
