@@ -34,7 +34,8 @@ def imputation_model(n_rows: int, *, random_state=None, verbose=True, epochs=Non
 
     return DenoisingAE(
         numeric_encoding="standard", numeric_loss="mse", latent_dim=32, hidden_dims=(512, 512),
-        mask_rate=0.5, swap_rate=0.0, gaussian_blend=True,
+        mask_rate=0.5, swap_rate=0.0, gaussian_blend=True, neighbour_blend=20,
+        learning_rate=4e-3, lr_schedule="cosine",
         epochs=auto_epochs(n_rows, 512, target_steps=8000) if epochs is None else epochs,
         random_state=random_state, verbose=verbose,
     )

@@ -157,11 +157,29 @@ class _Sampler:
         comp = torch.multinomial(w, n, replacement=True, generator=g)  # (n,)
         eps = torch.randn(n, self.means.shape[1], 1, generator=g, device=self.device)
         z = self.means[comp] + (self.chol[comp] @ eps).squeeze(-1)  # (n, L)
-        mean, raw, mask_logits = model.net_.decode(z)
-        X = model._draw_rows(mean, raw, g)
-        observed = sample_mask(mask_logits, model.missing_rates_, g)
+        X, observed = self._decode(z)
         frame = model.encoder_.inverse_transform(X.cpu().numpy(), observed.cpu().numpy(), random_state=self.rng)
         return frame, comp.cpu().numpy()
+
+
+    def _decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoded rows ``(n, D)`` and observed flags ``(n, C)`` drawn given the latent codes."""
+        model, net, g = self.model, self.model.net_, self.generator
+        if not net.autoregressive:
+            mean, raw, mask_logits = net.decode(z)
+            return model._draw_rows(mean, raw, g), sample_mask(mask_logits, model.missing_rates_, g)
+        # Column by column, in table order: each column's heads see the cells drawn so far.
+        base = net.decode_base(z)
+        n, n_cols = len(z), net.config.n_columns
+        feature_column = model.span_index_.feature_column
+        X = torch.zeros(n, net.config.n_features, device=z.device)
+        observed = torch.zeros(n, n_cols, dtype=torch.bool, device=z.device)
+        for j in range(n_cols):
+            mean, raw, mask_logits = net.split(base, model._context(X, observed))
+            feats = feature_column == j
+            X[:, feats] = model._draw_rows(mean, raw, g)[:, feats]
+            observed[:, j] = sample_mask(mask_logits, model.missing_rates_, g)[:, j]
+        return X, observed
 
 
 def _check_n(n) -> int:

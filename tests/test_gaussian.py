@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import tabae
-from tabae.nn.gaussian import conditional_mean, fit_blend_weights, fit_gaussian_em
+from tabae.nn.gaussian import conditional_mean, fit_gaussian_em
 from tests.conftest import FAST
 
 COV = np.array([[1.0, 0.8, 0.3], [0.8, 1.0, 0.5], [0.3, 0.5, 2.0]])
@@ -45,21 +45,6 @@ def test_conditional_mean_matches_the_textbook_formula():
     np.testing.assert_allclose(out[2], MEAN)  # nothing visible: the mean
 
 
-def test_blend_weights_pick_the_better_predictor():
-    rng = np.random.default_rng(0)
-    target = torch.tensor(rng.normal(size=(500, 2)))
-    noise = torch.tensor(rng.normal(size=(500, 2)))
-    hidden = torch.ones(500, 2, dtype=torch.bool)
-    good, bad = target, target + noise
-    w = fit_blend_weights(torch.stack([good[:, 0], bad[:, 1]], 1), torch.stack([bad[:, 0], good[:, 1]], 1), target, hidden)
-    np.testing.assert_allclose(w.numpy(), [1.0, 0.0], atol=1e-9)
-    # Two equally noisy, independent predictors: about half and half.
-    w = fit_blend_weights(target + noise, target + torch.tensor(rng.normal(size=(500, 2))), target, hidden)
-    assert ((w > 0.35) & (w < 0.65)).all()
-    # A column with no hidden cell keeps the network.
-    assert fit_blend_weights(good, bad, target, torch.zeros_like(hidden)).tolist() == [1.0, 1.0]
-
-
 def test_gaussian_blend_imputes_linear_structure_from_few_rows():
     """Near-collinear columns, 200 rows: the fill must get close to the linear truth."""
     rng = np.random.default_rng(0)
@@ -81,7 +66,7 @@ def test_gaussian_blend_imputes_linear_structure_from_few_rows():
         # Radius hidden but its perimeter or diameter seen: it is determined (to ~0.1).
         miss = hide[:, 0] & ~(hide[:, 1] & hide[:, 3])
         errors[fill] = float(np.sqrt(((filled["radius"][miss] - df["radius"][miss]) ** 2).mean()))
-        assert (model.net_.fill_blend.numpy() >= 0).all() if fill else model.net_.config.n_fill == 0
+        assert (model.net_.blend_weights.numpy() >= 0).all() if fill else model.net_.config.n_blend == 0
     assert errors[True] < 0.5  # radius spans 20 units
     assert errors[True] < errors[False]
 
@@ -94,7 +79,7 @@ def test_gaussian_blend_needs_a_one_value_numeric_code(mixed_holes):
 def test_gaussian_blend_without_numeric_columns_is_a_no_op():
     df = pd.DataFrame({"a": list("xyzxyzxyz") * 10, "b": list("uvvuvvuvv") * 10})
     model = tabae.DenoisingAE(gaussian_blend=True, **FAST).fit(df.mask(np.eye(90, 2, dtype=bool)))
-    assert model.net_.config.n_fill == 0
+    assert not model.net_.config.gaussian
     assert model.impute(df.mask(np.eye(90, 2, dtype=bool))).notna().all().all()
 
 
@@ -103,4 +88,4 @@ def test_gaussian_blend_steps_aside_on_very_wide_tables():
     df = pd.DataFrame(rng.normal(size=(60, 130)), columns=[f"c{i}" for i in range(130)])
     with pytest.warns(tabae.TabaeWarning, match="gaussian_blend is off"):
         model = tabae.DenoisingAE(gaussian_blend=True, **{**FAST, "epochs": 2}).fit(df)
-    assert model.net_.config.n_fill == 0
+    assert not model.net_.config.gaussian

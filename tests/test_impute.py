@@ -97,7 +97,8 @@ def test_default_imputer_beats_the_linear_and_mean_baselines_on_a_small_table():
     hide = rng.random(full.shape) < 0.2
     holes = full.mask(hide)
     imputer = tabae.AEImputer(random_state=0, verbose=False).fit(holes)
-    assert imputer.model_.gaussian_blend and imputer.model_.net_.config.n_fill == 4
+    config = imputer.model_.net_.config
+    assert config.gaussian and config.n_blend == 4 and config.neighbours == 20
     filled = imputer.transform(holes)
     scale = full.std()
 

@@ -19,8 +19,8 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 
 from tabae.encoding import TableEncoder
 from tabae.encoding.numeric import QuantileNormalEncoder, StandardEncoder
-from tabae.exceptions import NotFittedError, TabaeError, TabaeWarning
-from tabae.nn.gaussian import fit_blend_weights, fit_gaussian_em
+from tabae.exceptions import NotFittedError, TabaeError
+from tabae.models.blending import blend_numeric, blend_plan, fit_blend
 from tabae.nn.heads import point_rows, sample_rows
 from tabae.nn.losses import SpanIndex, cell_nll, gaussian_scale
 from tabae.nn.network import NetConfig, TabularNet
@@ -30,7 +30,6 @@ from tabae.schema import check_frame
 __all__ = ["BaseAutoencoder"]
 
 _INFER_BATCH = 8192
-_MAX_BLEND_COLUMNS = 128  # gaussian_blend covers at most this many numeric columns
 # Gauss-Hermite nodes turn a Gaussian in the encoded space into a mean in data space.
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(16)
 _GH_WEIGHTS = _GH_WEIGHTS / _GH_WEIGHTS.sum()
@@ -42,6 +41,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     _variational = False
     #: Optimiser steps that ``epochs="auto"`` aims at (the VAE needs more to sample well).
     _auto_steps = 3000
+    #: Gradient-norm clip of the training steps.
+    _max_grad_norm = 10.0
 
     # ================================================================== fit
     def fit(self, df: pd.DataFrame, y=None) -> "BaseAutoencoder":
@@ -53,12 +54,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         encoder.fit(df)
         X_np, M_np = encoder.transform(df)
         index = SpanIndex.from_spans(encoder.spans_, encoder.n_features_, encoder.n_columns_)
-        fill_pos = self._fill_positions(encoder, index)
+        plan = blend_plan(self, index, len(X_np))
         config = NetConfig(
             n_features=encoder.n_features_, n_columns=encoder.n_columns_, n_gauss=index.n_gauss,
             hidden_dims=tuple(self.hidden_dims), latent_dim=self.latent_dim,
-            variational=self._variational, dropout=self.dropout, n_fill=len(fill_pos),
+            variational=self._variational, dropout=self.dropout,
             residual_scale=self.numeric_loss == "mse" and index.n_gauss > 0,
+            ar_hidden=self._ar_hidden(), **plan,
         )
         self.encoder_, self.span_index_ = encoder, index.to(device)
         self.missing_rates_ = torch.tensor(encoder.missing_rates_, dtype=torch.float32, device=device)
@@ -68,16 +70,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.epochs_ = epochs
         with _seeded(seed, device):
             self.net_ = TabularNet(config).to(device)
+            self.net_.set_columns(self.span_index_.feature_column, self.span_index_.gauss_col)
             self.history_, val_idx = train_network(
                 self.net_, X, M, corrupt=self._corrupt, loss=self._loss, epochs=epochs,
                 batch_size=self.batch_size, learning_rate=self.learning_rate,
                 weight_decay=self.weight_decay, validation_fraction=self.validation_fraction,
-                patience=self.patience, warmup_epochs=self._warmup_epochs(), verbose=self.verbose,
+                patience=self.patience, warmup_epochs=self._warmup_epochs(), lr_schedule=self.lr_schedule,
+                max_grad_norm=self._max_grad_norm, verbose=self.verbose,
                 desc=type(self).__name__,
             )
-            if len(fill_pos):
-                self._fit_gaussian(X, M, fill_pos, val_idx)
-                self._fit_blend(X, M, val_idx)
+            if config.n_blend:
+                fit_blend(self, X, M, val_idx)
             if config.residual_scale:
                 self._fit_residual_scale(X, M, val_idx)
             self._after_fit(X, M)
@@ -99,6 +102,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             "hidden_dims": len(tuple(self.hidden_dims)) >= 1 and all(int(h) >= 1 for h in self.hidden_dims),
             "epochs": self.epochs == "auto" or (isinstance(self.epochs, int) and self.epochs >= 1),
             "numeric_loss": self.numeric_loss in ("gaussian", "mse"),
+            "lr_schedule": self.lr_schedule in ("constant", "cosine"),
         }
         for name, ok in checks.items():
             if not ok:
@@ -107,45 +111,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _warmup_epochs(self) -> int:
         return 0
 
-    # ================================================================== Gaussian blend
-    def _fill_positions(self, encoder, index) -> list[int]:
-        """Encoded positions of the numeric units the Gaussian covers (empty = off)."""
-        if not getattr(self, "gaussian_blend", False):
-            return []
-        if self.numeric_encoding == "mode":
-            raise TabaeError(
-                "gaussian_blend=True needs numeric_encoding='standard' or 'quantile' "
-                "(a mode-specific code is not one Gaussian value per column)"
-            )
-        positions = [int(p) for p in index.gauss_pos.tolist()]
-        if len(positions) > _MAX_BLEND_COLUMNS:
-            # Every row's pattern needs a G x G solve: at this width the blend would cost
-            # more than the network itself.
-            warnings.warn(
-                f"gaussian_blend is off: {len(positions)} numeric columns is more than "
-                f"{_MAX_BLEND_COLUMNS}, for which its per-row solves get too slow",
-                TabaeWarning, stacklevel=3,
-            )
-            return []
-        return positions
+    def _ar_hidden(self) -> int:
+        """Width of the decoder's column-autoregressive part (0 = none; the VAE has one)."""
+        return 0
 
-    def _fit_gaussian(self, X, M, fill_pos, val_idx) -> None:
-        """EM on the training rows (not the validation rows, which weigh it against the net)."""
-        net, index = self.net_, self.span_index_
-        pos = torch.tensor(fill_pos, dtype=torch.long, device=X.device)
-        keep = torch.ones(len(X), dtype=torch.bool, device=X.device)
-        keep[val_idx] = False
-        rows = torch.nonzero(keep).squeeze(1)
-        # A mean and a covariance need no more than ~20k rows, and each EM pass costs
-        # rows x G^3: wide tables use fewer rows (at least 2,000; G=128 -> ~10k).
-        budget = max(2_000, min(20_000, int(2e10 / len(fill_pos) ** 3)))
-        rows = rows[torch.randperm(len(rows), device=X.device)[:budget]]
-        visible = M[rows][:, index.feature_column][:, pos]
-        mean, cov = fit_gaussian_em(X[rows][:, pos], visible)
-        net.fill_pos.copy_(pos)
-        net.fill_mean.copy_(mean)
-        net.fill_cov.copy_(cov)
-
+    # ================================================================== after training
     @staticmethod
     def _held_out_cells(X, M, val_idx, hide: bool = True, hide_rate: float = 0.2, repeats: int = 8):
         """Validation rows (all rows for tiny tables), repeated, with fresh artificial holes:
@@ -154,18 +124,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         x, m = X[rows].repeat(repeats, 1), M[rows].repeat(repeats, 1)
         hidden = m & (torch.rand(m.shape, device=m.device) < hide_rate) if hide else torch.zeros_like(m)
         return x, m, hidden
-
-    @torch.no_grad()
-    def _fit_blend(self, X, M, val_idx) -> None:
-        """Weigh the network against the Gaussian per column, on held-out hidden cells."""
-        x, m, hide = self._held_out_cells(X, M, val_idx)
-        m_in = m & ~hide
-        net, index = self.net_, self.span_index_
-        pos = net.fill_pos
-        mean, _, _ = self._forward(x, m_in)
-        linear = net.fill_hidden(x, m_in[:, index.feature_column].float())
-        hidden = hide[:, index.feature_column][:, pos]
-        net.fill_blend.copy_(fit_blend_weights(mean[:, pos], linear, x[:, pos], hidden))
 
     def _after_fit(self, X: torch.Tensor, M: torch.Tensor) -> None:
         """Hook run after training, inside the seeded context (the VAE fits its latent prior)."""
@@ -181,7 +139,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         whose other columns pin a value down get draws as wide as rows where nothing
         does (a model with ``numeric_loss="gaussian"`` predicts a spread per cell).
         """
-        hides = self.mask_rate > 0 or self.net_.config.n_fill > 0
+        hides = self.mask_rate > 0 or self.net_.config.n_blend > 0
         x, m, hide = self._held_out_cells(X, M, val_idx, hide=hides)
         mean, _, _ = self._forward(x, m & ~hide, blend=True)
         index = self.span_index_
@@ -206,7 +164,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             x_in = x_in.detach().requires_grad_(True)
         mu, logvar, hidden = self.net_.encode(x_in, m_in[:, index.feature_column].float(), m_in.float())
         z = self._latent(mu, logvar, sample=training)
-        mean, raw_scale, mask_logits = self.net_.decode(z)
+        # Teacher forcing: the autoregressive part sees the real previous cells.
+        mean, raw_scale, mask_logits = self.net_.decode(z, self._context(x, m))
         nll = cell_nll(mean, raw_scale, x, m, index, self.numeric_loss).sum(1).mean()
         loss = nll + self._mask_loss(mask_logits, m)
         loss = loss + self._penalty(x_in, mu, logvar, hidden, epoch, training)
@@ -245,6 +204,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         X, M = self.encoder_.transform(df)
         return torch.from_numpy(X).to(self.device_), torch.from_numpy(M).to(self.device_)
 
+    def _context(self, x, m):
+        """What an autoregressive decoder conditions on: the cells where ``m`` is True."""
+        if not self.net_.autoregressive:
+            return None
+        return torch.cat([x * m[:, self.span_index_.feature_column].float(), m.float()], dim=1)
+
     def _forward(self, x, m_in, *, sample_latent=False, generator=None, blend=False):
         """Encode with cells where ``m_in`` is False hidden, decode; no gradients.
 
@@ -257,11 +222,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if sample_latent and logvar is not None:
             noise = torch.randn(mu.shape, generator=generator, device=mu.device)
             mu = mu + (0.5 * logvar).exp() * noise
-        mean, raw_scale, mask_logits = net.decode(mu)
-        if blend and net.config.n_fill:
-            w, pos = net.fill_blend, net.fill_pos
-            mixed = w * mean[:, pos] + (1 - w) * net.fill_hidden(x, m_feat)
-            mean = mean.index_copy(1, pos, mixed)
+        # An autoregressive decoder conditions on the visible previous cells; hidden ones
+        # are absent from its context exactly as missing cells were in training.
+        mean, raw_scale, mask_logits = net.decode(mu, self._context(x, m_in))
+        if blend and net.config.n_blend:
+            mean = blend_numeric(self, x, m_in, mean)
         return mean, raw_scale, mask_logits
 
     @torch.no_grad()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["fit_gaussian_em", "conditional_mean", "fit_blend_weights"]
+__all__ = ["fit_gaussian_em", "conditional_mean"]
 
 
 def conditional_mean(x: torch.Tensor, visible: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) -> torch.Tensor:
@@ -84,16 +84,3 @@ def fit_gaussian_em(
         cov = s2 / n - torch.outer(mean, mean)
         cov = 0.5 * (cov + cov.T) + ridge * torch.diag(cov.diagonal().clamp(min=1e-6))
     return mean.to(dtype), cov.to(dtype)
-
-
-@torch.no_grad()
-def fit_blend_weights(prediction, linear, target, hidden) -> torch.Tensor:
-    """Per column, the weight ``w`` in ``w * prediction + (1 - w) * linear`` that
-    minimises the squared error on the ``hidden`` cells (least squares, clipped to
-    [0, 1]); 1 where a column has no hidden cell. All arguments ``(N, G)``."""
-    h = hidden.to(prediction.dtype)
-    d = (prediction - linear) * h
-    num = (d * (target - linear)).sum(0)
-    den = (d * d).sum(0)
-    w = torch.where(den > 0, num / den.clamp(min=1e-12), torch.ones_like(den))
-    return w.clamp(0.0, 1.0)

@@ -4,6 +4,9 @@ Input is the encoded row with unobserved cells zeroed, concatenated with the per
 observed mask (missingness is an input channel). The single output layer holds, in
 order: the means/logits of every encoded feature (D), the raw scales of the Gaussian
 units (G), and one "is observed" logit per column (C), used to synthesise realistic holes.
+With ``ar_hidden > 0`` (the VAE's default) a :class:`~tabae.nn.autoregressive.ColumnMADE`
+adds to each column's outputs a function of the previous columns' cells ("context", laid
+out like the encoder's input), so the decoder models ``p(x_j | z, x_<j)``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from tabae.nn.autoregressive import ColumnMADE
 from tabae.nn.gaussian import conditional_mean
 
 __all__ = ["NetConfig", "TabularNet"]
@@ -27,8 +31,12 @@ class NetConfig:
     latent_dim: int = 16
     variational: bool = False  # Gaussian latent (mu, logvar) instead of a point
     dropout: float = 0.0
-    n_fill: int = 0  # numeric units covered by the Gaussian blended into imputations
+    n_blend: int = 0  # numeric units whose imputations blend the predictors below with the net's
+    gaussian: bool = False  # predictor: the EM Gaussian's conditional mean (tabae/nn/gaussian.py)
+    n_bank: int = 0  # predictor: training rows kept for the neighbour mean (tabae/nn/neighbours.py)
+    neighbours: int = 0  # k of the neighbour mean
     residual_scale: bool = False  # squared-error models: a measured spread per Gaussian unit
+    ar_hidden: int = 0  # hidden width of the column-autoregressive correction (0 = none)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -59,19 +67,45 @@ class TabularNet(nn.Module):
         self.to_latent = nn.Linear(hidden[-1], c.latent_dim * (2 if c.variational else 1))
         self.decoder = _mlp([c.latent_dim, *hidden[::-1]], c.dropout)
         self.head = nn.Linear(hidden[0], c.n_features + c.n_gauss + c.n_columns)
-        if c.n_fill:
-            # The EM Gaussian and its blend weights (tabae/nn/gaussian.py), set by the
-            # model after construction; buffers, so they are saved with the weights.
-            self.register_buffer("fill_pos", torch.zeros(c.n_fill, dtype=torch.long))
-            self.register_buffer("fill_mean", torch.zeros(c.n_fill))
-            self.register_buffer("fill_cov", torch.eye(c.n_fill))
-            self.register_buffer("fill_blend", torch.ones(c.n_fill))
+        if c.n_blend:
+            # The imputation predictors and their per-column weights, set by the model
+            # after construction; buffers, so they are saved with the weights.
+            self.register_buffer("blend_pos", torch.zeros(c.n_blend, dtype=torch.long))
+            self.register_buffer("blend_weights", torch.zeros(c.n_blend, self.n_predictors))
+        if c.gaussian:
+            self.register_buffer("fill_mean", torch.zeros(c.n_blend))
+            self.register_buffer("fill_cov", torch.eye(c.n_blend))
+        if c.n_bank:
+            self.register_buffer("bank_x", torch.zeros(c.n_bank, c.n_features))
+            self.register_buffer("bank_m", torch.zeros(c.n_bank, c.n_columns, dtype=torch.bool))
         if c.residual_scale:
             self.register_buffer("residual_scale", torch.ones(c.n_gauss))
+        if c.ar_hidden:
+            n_in, n_out = c.n_features + c.n_columns, c.n_features + c.n_gauss + c.n_columns
+            self.made = ColumnMADE(n_in, n_out, c.ar_hidden)
+
+    def set_columns(self, feature_column: torch.Tensor, gauss_column: torch.Tensor) -> None:
+        """Tell the autoregressive part which column owns each unit (after construction)."""
+        if not self.config.ar_hidden:
+            return
+        columns = torch.arange(self.config.n_columns, device=feature_column.device)
+        self.made.set_columns(
+            torch.cat([feature_column, columns]), torch.cat([feature_column, gauss_column, columns]),
+            self.config.n_columns,
+        )
+
+    @property
+    def autoregressive(self) -> bool:
+        return bool(self.config.ar_hidden)
+
+    @property
+    def n_predictors(self) -> int:
+        """Predictors of a numeric imputation: the net, then the Gaussian, then the neighbours."""
+        return 1 + int(self.config.gaussian) + int(self.config.n_bank > 0)
 
     def fill_hidden(self, x: torch.Tensor, m_feat: torch.Tensor) -> torch.Tensor:
-        """The Gaussian conditional mean of the fill features ``(N, n_fill)``."""
-        pos = self.fill_pos
+        """The Gaussian conditional mean of the blended units ``(N, n_blend)``."""
+        pos = self.blend_pos
         return conditional_mean(x[:, pos], m_feat[:, pos], self.fill_mean, self.fill_cov)
 
     def encode(self, x: torch.Tensor, m_feat: torch.Tensor, m_col: torch.Tensor):
@@ -83,8 +117,24 @@ class TabularNet(nn.Module):
             return mu, logvar.clamp(-12.0, 8.0), h
         return out, None, h
 
-    def decode(self, z: torch.Tensor):
-        """(N, L) -> means/logits (N, D), raw Gaussian scales (N, G), mask logits (N, C)."""
-        out = self.head(self.decoder(z))
+    def decode(self, z: torch.Tensor, context: torch.Tensor | None = None):
+        """(N, L) -> means/logits (N, D), raw Gaussian scales (N, G), mask logits (N, C).
+
+        ``context`` ``(N, D + C)``: the cells the autoregressive part conditions on,
+        laid out like the encoder input (values with hidden cells zeroed, then the
+        observed flags); required when the net is autoregressive, ignored otherwise.
+        """
+        return self.split(self.decode_base(z), context)
+
+    def decode_base(self, z: torch.Tensor) -> torch.Tensor:
+        """The latent code's part of every output ``(N, D + G + C)``, before any context."""
+        return self.head(self.decoder(z))
+
+    def split(self, base: torch.Tensor, context: torch.Tensor | None):
+        """Add the context's correction to ``decode_base`` outputs and split them by kind."""
+        if self.config.ar_hidden:
+            if context is None:
+                raise ValueError("an autoregressive decoder needs the context cells")
+            base = base + self.made(context)
         c = self.config
-        return out.split([c.n_features, c.n_gauss, c.n_columns], dim=1)
+        return base.split([c.n_features, c.n_gauss, c.n_columns], dim=1)

@@ -15,7 +15,7 @@ from typing import Callable
 
 import torch
 
-__all__ = ["resolve_device", "train_network", "auto_epochs"]
+__all__ = ["resolve_device", "train_network", "auto_epochs", "validation_size"]
 
 
 def resolve_device(device: str) -> torch.device:
@@ -37,6 +37,12 @@ def auto_epochs(n_rows: int, batch_size: int, target_steps: int = 3000) -> int:
     return int(min(1000, max(20, math.ceil(target_steps / steps_per_epoch))))
 
 
+def validation_size(n_rows: int, validation_fraction: float) -> int:
+    """Rows held out for early stopping. Tiny tables have no rows to spare: they train on
+    all of them and stop on the training loss."""
+    return int(round(validation_fraction * n_rows)) if n_rows >= 50 else 0
+
+
 def train_network(
     net: torch.nn.Module,
     X: torch.Tensor,
@@ -51,6 +57,8 @@ def train_network(
     validation_fraction: float,
     patience: int,
     warmup_epochs: int = 0,
+    lr_schedule: str = "constant",
+    max_grad_norm: float = 10.0,
     verbose: bool = True,
     desc: str = "fit",
 ) -> tuple[list[dict], torch.Tensor]:
@@ -58,8 +66,7 @@ def train_network(
     and the indices of the validation rows (empty for tiny tables)."""
     n = X.shape[0]
     order = torch.randperm(n, device=X.device)
-    # Tiny tables have no rows to spare: train on all of them, stop on the training loss.
-    n_val = int(round(validation_fraction * n)) if n >= 50 else 0
+    n_val = validation_size(n, validation_fraction)
     val_idx, train_idx = order[:n_val], order[n_val:]
     # Small tables get smaller batches (at least ~8 steps an epoch): a few hundred rows
     # in one batch would give one noisy step per epoch and stop early for lack of steps.
@@ -70,6 +77,14 @@ def train_network(
 
     optimizer = torch.optim.AdamW(net.parameters(), lr=learning_rate, weight_decay=weight_decay)
     best, best_state, bad_epochs, history = math.inf, None, 0, []
+    scheduler = None
+    if lr_schedule == "cosine":
+        # Decay to 0 over the planned steps (early stopping may end sooner): measured on
+        # letter, cosine decay from 4e-3 beat a constant 1e-3 (RMSE .0655 vs .0697).
+        total_steps = epochs * max(1, math.ceil(len(train_idx) / batch_size))
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(1.0, step / total_steps)))
+        )
     bar = _progress(epochs, verbose, desc)
     for epoch in range(epochs):
         net.train()
@@ -83,8 +98,10 @@ def train_network(
             value, _ = loss(xb, mb, corrupt(mb), epoch, True)
             optimizer.zero_grad(set_to_none=True)
             value.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+            torch.nn.utils.clip_grad_norm_(net.parameters(), max_grad_norm)
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             total += float(value.detach()) * len(idx)
             count += len(idx)
         record = {"epoch": epoch + 1, "train_loss": total / max(count, 1)}

@@ -1,0 +1,87 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import tabae
+from tabae.nn.neighbours import fit_stacking_weights, neighbour_means
+from tests.conftest import FAST
+
+
+def test_stacking_weights_pick_the_better_predictor():
+    rng = np.random.default_rng(0)
+    target = torch.tensor(rng.normal(size=(500, 2)))
+    noise = torch.tensor(rng.normal(size=(500, 2)))
+    hidden = torch.ones(500, 2, dtype=torch.bool)
+    good, bad = target, target + noise
+    w = fit_stacking_weights(torch.stack([torch.stack([good[:, 0], bad[:, 1]], 1),
+                                          torch.stack([bad[:, 0], good[:, 1]], 1)]), target, hidden)
+    np.testing.assert_allclose(w.numpy(), [[1.0, 0.0], [0.0, 1.0]], atol=1e-9)
+    # Two equally noisy, independent predictors: about half and half.
+    w = fit_stacking_weights(torch.stack([target + noise, target + torch.tensor(rng.normal(size=(500, 2)))]),
+                             target, hidden)
+    assert ((w > 0.35) & (w < 0.65)).all()
+    # Three predictors, one useless: convex weights, the useless one ~0.
+    junk = torch.tensor(rng.normal(size=(500, 2))) * 5
+    w = fit_stacking_weights(torch.stack([target + noise, junk, target + noise.flip(0)]), target, hidden)
+    assert (w >= 0).all() and torch.allclose(w.sum(1), torch.ones(2, dtype=w.dtype))
+    assert (w[:, 1] < 0.05).all()
+    # A column with no hidden cell keeps the first predictor (the network).
+    w = fit_stacking_weights(torch.stack([bad, good]), target, torch.zeros_like(hidden))
+    assert w.tolist() == [[1.0, 0.0], [1.0, 0.0]]
+
+
+def test_neighbour_means_use_only_observed_values_of_the_nearest_rows():
+    bank = torch.tensor([[0.0], [0.1], [10.0]])
+    values = torch.tensor([[1.0, 5.0], [3.0, 7.0], [100.0, 100.0]])
+    observed = torch.tensor([[True, True], [True, False], [True, True]])
+    query = torch.tensor([[0.05], [9.0]])
+    visible = torch.ones_like(query)
+    means, found = neighbour_means(query, visible, bank, values, observed, k=2)
+    np.testing.assert_allclose(means[0].numpy(), [2.0, 5.0], rtol=1e-5)  # equidistant; row 1 lacks col 2
+    assert found.all()
+    assert means[1, 0] > 50  # the near row dominates the inverse-distance weights
+    _, found = neighbour_means(query, visible, bank, values, torch.zeros_like(observed), k=2)
+    assert not found.any()
+    # Only the query's visible cells count: the hidden second cell would pick row 2.
+    bank2 = torch.tensor([[0.0, 50.0], [5.0, 0.0], [9.0, 0.0]])
+    means, _ = neighbour_means(torch.tensor([[0.2, 0.0]]), torch.tensor([[1.0, 0.0]]), bank2, values, observed, k=1)
+    assert means[0, 0] == 1.0
+
+
+def _clusters(n=1200, seed=0):
+    """Rows from 12 tight clusters in 6 dimensions: a neighbour's value beats any
+    smooth function of the visible cells."""
+    rng = np.random.default_rng(seed)
+    centres = rng.integers(0, 16, size=(12, 6)).astype(float)
+    rows = centres[rng.integers(0, 12, n)] + rng.normal(0, 0.3, size=(n, 6))
+    return pd.DataFrame(rows, columns=[f"f{j}" for j in range(6)])
+
+
+def test_neighbour_blend_helps_on_clustered_rows():
+    full = _clusters()
+    hide = np.random.default_rng(1).random(full.shape) < 0.2
+    holes = full.mask(hide)
+    errors = {}
+    for k in (0, 10):
+        model = tabae.DenoisingAE(neighbour_blend=k, numeric_encoding="standard", numeric_loss="mse",
+                                  random_state=0, **{**FAST, "epochs": 30}).fit(holes)
+        filled = model.impute(holes)
+        errors[k] = float(np.sqrt(((filled.to_numpy() - full.to_numpy())[hide] ** 2).mean()))
+        pd.testing.assert_frame_equal(filled.mask(hide), holes)  # observed cells untouched
+    assert model.net_.config.n_bank == int(round(0.9 * len(full)))  # training rows, not validation
+    assert (model.net_.blend_weights[:, -1] > 0.3).all()
+    assert errors[10] < 0.8 * errors[0], errors
+
+
+def test_neighbour_blend_saves_and_loads(tmp_path):
+    holes = _clusters(300).mask(np.random.default_rng(2).random((300, 6)) < 0.2)
+    model = tabae.DenoisingAE(neighbour_blend=5, random_state=0, **{**FAST, "epochs": 3}).fit(holes)
+    model.save(tmp_path / "m.tabae")
+    loaded = tabae.load(tmp_path / "m.tabae")
+    pd.testing.assert_frame_equal(model.impute(holes), loaded.impute(holes))
+
+
+def test_neighbour_blend_needs_a_one_value_numeric_code(mixed_holes):
+    with pytest.raises(tabae.TabaeError, match="neighbour_blend"):
+        tabae.DenoisingAE(neighbour_blend=5, numeric_encoding="mode", **FAST).fit(mixed_holes)
