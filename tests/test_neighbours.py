@@ -82,6 +82,12 @@ def test_neighbour_blend_saves_and_loads(tmp_path):
     pd.testing.assert_frame_equal(model.impute(holes), loaded.impute(holes))
 
 
+@pytest.mark.parametrize("k", [-1, 2.5, True])
+def test_neighbour_blend_rejects_bad_k(mixed_holes, k):
+    with pytest.raises(tabae.TabaeError, match="neighbour_blend="):
+        tabae.DenoisingAE(neighbour_blend=k, numeric_encoding="standard", **FAST).fit(mixed_holes)
+
+
 def test_neighbour_blend_needs_a_one_value_numeric_code(mixed_holes):
     with pytest.raises(tabae.TabaeError, match="neighbour_blend"):
         tabae.DenoisingAE(neighbour_blend=5, numeric_encoding="mode", **FAST).fit(mixed_holes)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import torch
 
 from tabae.exceptions import TabaeError, TabaeWarning
@@ -34,7 +35,10 @@ MAX_BANK_ROWS = 20_000  # training rows kept for the neighbour predictor
 def blend_plan(model, index, n_rows: int) -> dict:
     """NetConfig fields for the predictors ``model``'s parameters ask for."""
     gaussian = bool(getattr(model, "gaussian_blend", False))
-    k = int(getattr(model, "neighbour_blend", 0) or 0)
+    k = getattr(model, "neighbour_blend", 0)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+        raise TabaeError(f"neighbour_blend={k!r}; pass 0 (off) or the number of neighbours, e.g. 20")
+    k = int(k)
     if (gaussian or k) and model.numeric_encoding == "mode":
         raise TabaeError(
             "gaussian_blend and neighbour_blend need numeric_encoding='standard' or 'quantile' "
