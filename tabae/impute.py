@@ -29,7 +29,7 @@ def imputation_model(n_rows: int, *, random_state=None, verbose=True, epochs=Non
     of a constant 1e-3 (.0697 -> .0655); the Gaussian blend for small and near-linear
     tables (breast .071 -> .047), the neighbour predictor for cluster-like ones
     (.0655 -> .0572). With the decay, 3,000 steps give .0583 in 46 s where 8,000 give
-    .0572 in 105 s: the default takes the time (spam: .0474 vs .0470). Pass ``epochs``
+    .0572 in 105 s: the default is 3,000 steps, for the speed (spam: .0474 vs .0470). Pass ``epochs``
     to train longer. Early stopping ends small tables sooner.
     ``tabae fit --model imputer`` uses it too.
     """

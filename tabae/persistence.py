@@ -24,7 +24,7 @@ from tabae.exceptions import ModelFileError
 __all__ = ["save_model", "load"]
 
 FORMAT = "tabae-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: blend buffers (blend_pos/blend_weights/bank_*), autoregressive decoder
 
 
 def _model_classes() -> dict:

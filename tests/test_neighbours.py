@@ -43,6 +43,9 @@ def test_neighbour_means_use_only_observed_values_of_the_nearest_rows():
     assert means[1, 0] > 50  # the near row dominates the inverse-distance weights
     _, found = neighbour_means(query, visible, bank, values, torch.zeros_like(observed), k=2)
     assert not found.any()
+    # A row with nothing visible has no neighbours (every bank row is equally far).
+    _, found = neighbour_means(query, torch.zeros_like(query), bank, values, observed, k=2)
+    assert not found.any()
     # Only the query's visible cells count: the hidden second cell would pick row 2.
     bank2 = torch.tensor([[0.0, 50.0], [5.0, 0.0], [9.0, 0.0]])
     means, _ = neighbour_means(torch.tensor([[0.2, 0.0]]), torch.tensor([[1.0, 0.0]]), bank2, values, observed, k=1)

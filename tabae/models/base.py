@@ -213,8 +213,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _forward(self, x, m_in, *, sample_latent=False, generator=None, blend=False):
         """Encode with cells where ``m_in`` is False hidden, decode; no gradients.
 
-        ``blend``: mix the Gaussian conditional mean into the numeric predictions with the
-        fitted per-column weights (imputation only; scores use the network alone).
+        ``blend``: mix the other predictors (Gaussian, neighbours; tabae/models/blending.py)
+        into the numeric predictions with the fitted per-column weights (imputation only;
+        scores use the network alone).
         """
         index, net = self.span_index_, self.net_
         m_feat = m_in[:, index.feature_column].float()
@@ -356,12 +357,37 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             rows = []
             for s in range(0, len(x), _INFER_BATCH):
                 xb, mb = x[s : s + _INFER_BATCH], m[s : s + _INFER_BATCH]
-                mean, raw, _ = self._forward(xb, mb, sample_latent=True, generator=generator, blend=True)
-                rows.append(self._draw_rows(mean, raw, generator))
+                rows.append(self._draw_completion(xb, mb, generator))
             X_hat = torch.cat(rows).cpu().numpy() if rows else np.zeros((0, self.encoder_.n_features_), np.float32)
             decoded = self.encoder_.inverse_transform(X_hat, random_state=rng, index=df.index)
             draws.append(self._fill(df, decoded, missing))
         return draws
+
+    def _draw_completion(self, x, m, generator) -> torch.Tensor:
+        """One draw of every cell given the visible ones (only the hidden ones are used).
+
+        An autoregressive decoder fills the hidden cells column by column, each seeing
+        the cells drawn before it, so that linked hidden cells are drawn consistently.
+        """
+        net = self.net_
+        if not net.autoregressive:
+            mean, raw, _ = self._forward(x, m, sample_latent=True, generator=generator, blend=True)
+            return self._draw_rows(mean, raw, generator)
+        index = self.span_index_
+        mu, logvar, _ = net.encode(x, m[:, index.feature_column].float(), m.float())
+        noise = torch.randn(mu.shape, generator=generator, device=mu.device)
+        base = net.decode_base(mu + (0.5 * logvar).exp() * noise)
+        filled, known = x * m[:, index.feature_column], m.clone()
+        for j in range(net.config.n_columns):
+            hole = ~m[:, j]
+            if not hole.any():
+                continue
+            mean, raw, _ = net.split(base, self._context(filled, known))
+            feats = index.feature_column == j
+            drawn = self._draw_rows(mean, raw, generator)
+            filled[:, feats] = torch.where(hole[:, None], drawn[:, feats], filled[:, feats])
+            known[:, j] = True
+        return filled
 
     def _draw_rows(self, mean, raw_scale, generator) -> torch.Tensor:
         """One draw from every head (imputation draws and samples share it)."""

@@ -51,7 +51,7 @@ def blend_plan(model, index, n_rows: int) -> dict:
         warnings.warn(
             f"gaussian_blend is off: {n_numeric} numeric columns is more than "
             f"{MAX_GAUSSIAN_COLUMNS}, for which its per-row solves get too slow",
-            TabaeWarning, stacklevel=4,
+            TabaeWarning, stacklevel=3,
         )
         gaussian = False
     gaussian = gaussian and n_numeric > 0

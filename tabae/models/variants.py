@@ -6,8 +6,10 @@ Each class only stores its parameters and overrides the few hooks of
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from tabae.exceptions import TabaeError
 from tabae.models.base import BaseAutoencoder
 from tabae.nn.losses import kl_normal
 
@@ -26,7 +28,8 @@ _COMMON_DOC = """
     hidden_dims : tuple of int, default=(256, 256) ((192, 192) for TabularVAE)
         Widths of the encoder's hidden layers; the decoder mirrors them.
     epochs : int or "auto", default="auto"
-        Maximum passes over the data; "auto" aims at about 3,000 optimiser steps.
+        Maximum passes over the data; "auto" aims at about 3,000 optimiser steps
+        (1,500 for TabularVAE).
         Early stopping on a validation split usually stops sooner.
     batch_size : int, default=512
     learning_rate : float, default=1e-3 (2e-3 for TabularVAE)
@@ -239,6 +242,8 @@ class TabularVAE(BaseAutoencoder):
         return self.kl_warmup
 
     def _ar_hidden(self) -> int:
+        if not isinstance(self.autoregressive, (bool, np.bool_)):
+            raise TabaeError(f"autoregressive={self.autoregressive!r}; pass True or False")
         return int(tuple(self.hidden_dims)[0]) if self.autoregressive else 0
 
     def _latent(self, mu, logvar, sample):

@@ -25,7 +25,7 @@ from tabae.nn.losses import SpanIndex
 
 __all__ = ["completed_rows", "neighbour_means", "fit_stacking_weights"]
 
-_QUERY_BLOCK = 2048
+_QUERY_BLOCK = 1024  # queries per distance block: 1024 x 20,000 floats = 80 MB
 
 
 def completed_rows(x: torch.Tensor, m_feat: torch.Tensor, mean: torch.Tensor, index: SpanIndex) -> torch.Tensor:
@@ -71,7 +71,8 @@ def neighbour_means(
         w = weight[:, :, None] * observed[idx]  # (n, k, G)
         total = w.sum(1)
         means.append((w * bank_values[idx]).sum(1) / total.clamp(min=1e-12))
-        found.append(total > 0)
+        # A row with nothing visible is equally far from every bank row: no neighbours.
+        found.append((total > 0) & (v.sum(1, keepdim=True) > 0))
     if not means:
         shape = (0, bank_values.shape[1])
         return bank_values.new_zeros(shape), torch.zeros(shape, dtype=torch.bool, device=bank.device)
