@@ -83,3 +83,26 @@ def test_autoregressive_draws_fill_linked_holes_consistently():
         pd.testing.assert_frame_equal(draw[~both], df[~both])
         consistent = (draw["code"].str[1:] == draw["name"].str[1:])[both].mean()
         assert consistent > 0.95, consistent
+
+
+def test_vae_decoder_context_only_reaches_later_columns(mixed_holes):
+    """The whole decoder, numeric bins included: changing column j's context cells moves
+    no output of columns <= j."""
+    vae = tabae.TabularVAE(random_state=0, **{**FAST, "epochs": 3}).fit(mixed_holes)
+    net, index = vae.net_, vae.span_index_
+    assert net.config.ar_bins > 0
+    with torch.no_grad():
+        for p in net.made.parameters():  # trained for 3 epochs only: make every path live
+            p.normal_()
+    x, m = vae._encode_frame(mixed_holes.head(64))
+    z = torch.randn(64, vae.latent_dim)
+    base = net.decode_base(z)
+    out_col = torch.cat([index.feature_column, index.gauss_col, torch.arange(net.config.n_columns)])
+    reference = torch.cat(net.split(base, vae._context(x, m)), dim=1)
+    for j in range(net.config.n_columns):
+        moved = x.clone()
+        moved[:, index.feature_column == j] += 1.5
+        out = torch.cat(net.split(base, vae._context(moved, m)), dim=1)
+        assert torch.allclose(out[:, out_col <= j], reference[:, out_col <= j])
+        if j < net.config.n_columns - 1:
+            assert not torch.allclose(out[:, out_col > j], reference[:, out_col > j])
