@@ -86,11 +86,10 @@ def test_autoregressive_draws_fill_linked_holes_consistently():
 
 
 def test_vae_decoder_context_only_reaches_later_columns(mixed_holes):
-    """The whole decoder, numeric bins included: changing column j's context cells moves
+    """The whole decoder: changing column j's context cells moves
     no output of columns <= j."""
     vae = tabae.TabularVAE(random_state=0, **{**FAST, "epochs": 3}).fit(mixed_holes)
     net, index = vae.net_, vae.span_index_
-    assert net.config.ar_bins > 0
     with torch.no_grad():
         for p in net.made.parameters():  # trained for 3 epochs only: make every path live
             p.normal_()

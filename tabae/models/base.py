@@ -43,8 +43,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     _auto_steps = 3000
     #: Gradient-norm clip of the training steps.
     _max_grad_norm = 10.0
-    #: Piecewise-linear bins per numeric value in the autoregressive decoder's input.
-    _ar_bins = 0
 
     # ================================================================== fit
     def fit(self, df: pd.DataFrame, y=None) -> "BaseAutoencoder":
@@ -62,7 +60,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             hidden_dims=tuple(self.hidden_dims), latent_dim=self.latent_dim,
             variational=self._variational, dropout=self.dropout,
             residual_scale=self.numeric_loss == "mse" and index.n_gauss > 0,
-            ar_hidden=self._ar_hidden(), ar_bins=self._ar_bins if self._ar_hidden() else 0, **plan,
+            ar_hidden=self._ar_hidden(), **plan,
         )
         self.encoder_, self.span_index_ = encoder, index.to(device)
         self.missing_rates_ = torch.tensor(encoder.missing_rates_, dtype=torch.float32, device=device)
@@ -72,8 +70,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.epochs_ = epochs
         with _seeded(seed, device):
             self.net_ = TabularNet(config).to(device)
-            self.net_.set_columns(self.span_index_.feature_column, self.span_index_.gauss_pos,
-                                  self.span_index_.gauss_col)
+            self.net_.set_columns(self.span_index_.feature_column, self.span_index_.gauss_col)
             self.history_, val_idx = train_network(
                 self.net_, X, M, corrupt=self._corrupt, loss=self._loss, epochs=epochs,
                 batch_size=self.batch_size, learning_rate=self.learning_rate,

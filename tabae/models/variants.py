@@ -228,9 +228,6 @@ class TabularVAE(BaseAutoencoder):
     # at 10 slowed the label column's fit (ML efficacy .897 vs .900 over three seeds).
     _auto_steps = 1500
     _max_grad_norm = 100.0
-    # Piecewise-linear codes of numeric values in the decoder's context: ML efficacy
-    # .903/.902 -> .907/.907 (seeds 0/1) at equal shapes and trends, ~1 s more fit.
-    _ar_bins = 9
 
     def __init__(
         self, *, latent_dim=32, hidden_dims=(192, 192), epochs="auto", batch_size=512,
