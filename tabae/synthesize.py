@@ -169,18 +169,9 @@ class _Sampler:
         if not net.autoregressive:
             mean, raw, mask_logits = net.decode(z)
             return model._draw_rows(mean, raw, g), sample_mask(mask_logits, model.missing_rates_, g)
-        # Column by column, in table order: each column's heads see the cells drawn so far.
-        base = net.decode_base(z)
-        n, n_cols = len(z), net.config.n_columns
-        feature_column = model.span_index_.feature_column
-        X = torch.zeros(n, net.config.n_features, device=z.device)
-        observed = torch.zeros(n, n_cols, dtype=torch.bool, device=z.device)
-        for j in range(n_cols):
-            mean, raw, mask_logits = net.split(base, model._context(X, observed))
-            feats = feature_column == j
-            X[:, feats] = model._draw_rows(mean, raw, g)[:, feats]
-            observed[:, j] = sample_mask(mask_logits, model.missing_rates_, g)[:, j]
-        return X, observed
+        nothing = torch.zeros(len(z), net.config.n_columns, dtype=torch.bool, device=z.device)
+        empty = torch.zeros(len(z), net.config.n_features, device=z.device)
+        return model._draw_in_column_order(net.decode_base(z), empty, nothing, g, draw_missing=True)
 
 
 def _check_n(n) -> int:

@@ -21,7 +21,7 @@ from tabae.encoding import TableEncoder
 from tabae.encoding.numeric import QuantileNormalEncoder, StandardEncoder
 from tabae.exceptions import NotFittedError, TabaeError
 from tabae.models.blending import blend_numeric, blend_plan, fit_blend
-from tabae.nn.heads import point_rows, sample_rows
+from tabae.nn.heads import point_rows, sample_mask, sample_rows
 from tabae.nn.losses import SpanIndex, cell_nll, gaussian_scale
 from tabae.nn.network import NetConfig, TabularNet
 from tabae.nn.training import auto_epochs, resolve_device, train_network
@@ -208,7 +208,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """What an autoregressive decoder conditions on: the cells where ``m`` is True."""
         if not self.net_.autoregressive:
             return None
-        return torch.cat([x * m[:, self.span_index_.feature_column].float(), m.float()], dim=1)
+        return self.net_.cells(x, m[:, self.span_index_.feature_column].float(), m.float())
 
     def _forward(self, x, m_in, *, sample_latent=False, generator=None, blend=False):
         """Encode with cells where ``m_in`` is False hidden, decode; no gradients.
@@ -373,21 +373,33 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if not net.autoregressive:
             mean, raw, _ = self._forward(x, m, sample_latent=True, generator=generator, blend=True)
             return self._draw_rows(mean, raw, generator)
-        index = self.span_index_
-        mu, logvar, _ = net.encode(x, m[:, index.feature_column].float(), m.float())
+        mu, logvar, _ = net.encode(x, m[:, self.span_index_.feature_column].float(), m.float())
         noise = torch.randn(mu.shape, generator=generator, device=mu.device)
         base = net.decode_base(mu + (0.5 * logvar).exp() * noise)
-        filled, known = x * m[:, index.feature_column], m.clone()
+        return self._draw_in_column_order(base, x, m, generator)[0]
+
+    def _draw_in_column_order(self, base, x, given, generator, draw_missing: bool = False):
+        """Fill the cells not ``given`` column by column (table order), each column's heads
+        seeing the cells filled before it: the autoregressive decoder's way to draw.
+
+        base : (N, D + G + C) ``decode_base`` outputs; x, given : the fixed cells.
+        ``draw_missing`` also draws whether each filled cell is observed (synthesis);
+        otherwise every filled cell counts as observed (imputation).
+        Returns the encoded rows ``(N, D)`` and observed flags ``(N, C)``.
+        """
+        net, feature_column = self.net_, self.span_index_.feature_column
+        filled, known = x * given[:, feature_column], given.clone()
         for j in range(net.config.n_columns):
-            hole = ~m[:, j]
-            if not hole.any():
+            todo = ~given[:, j]
+            if not todo.any():
                 continue
-            mean, raw, _ = net.split(base, self._context(filled, known))
-            feats = index.feature_column == j
+            mean, raw, mask_logits = net.split(base, self._context(filled, known))
+            feats = feature_column == j
             drawn = self._draw_rows(mean, raw, generator)
-            filled[:, feats] = torch.where(hole[:, None], drawn[:, feats], filled[:, feats])
-            known[:, j] = True
-        return filled
+            filled[:, feats] = torch.where(todo[:, None], drawn[:, feats], filled[:, feats])
+            seen = sample_mask(mask_logits, self.missing_rates_, generator)[:, j] if draw_missing else True
+            known[:, j] = torch.where(todo, seen, known[:, j])
+        return filled, known
 
     def _draw_rows(self, mean, raw_scale, generator) -> torch.Tensor:
         """One draw from every head (imputation draws and samples share it)."""

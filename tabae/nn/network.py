@@ -108,9 +108,15 @@ class TabularNet(nn.Module):
         pos = self.blend_pos
         return conditional_mean(x[:, pos], m_feat[:, pos], self.fill_mean, self.fill_cov)
 
+    @staticmethod
+    def cells(x: torch.Tensor, m_feat: torch.Tensor, m_col: torch.Tensor) -> torch.Tensor:
+        """The encoder's input, also the autoregressive context: values with hidden cells
+        zeroed, then the observed flags, ``(N, D + C)``."""
+        return torch.cat([x * m_feat, m_col], dim=1)
+
     def encode(self, x: torch.Tensor, m_feat: torch.Tensor, m_col: torch.Tensor):
         """(N, D), (N, D), (N, C) -> latent mean (N, L), log-variance (N, L) or None, hidden (N, H)."""
-        h = self.encoder(torch.cat([x * m_feat, m_col], dim=1))  # (N, H)
+        h = self.encoder(self.cells(x, m_feat, m_col))  # (N, H)
         out = self.to_latent(h)
         if self.config.variational:
             mu, logvar = out.chunk(2, dim=1)
