@@ -6,6 +6,8 @@ column or argument, the bad value, and what to do next.
 
 from __future__ import annotations
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
 __all__ = [
     "TabaeError",
     "SchemaError",
@@ -27,8 +29,12 @@ class SchemaError(TabaeError):
     """A frame does not match what tabae can encode, or what a model was fitted on."""
 
 
-class NotFittedError(TabaeError, AttributeError):
-    """A method that needs a fitted model was called before ``fit``."""
+class NotFittedError(TabaeError, _SklearnNotFittedError):
+    """A method that needs a fitted model was called before ``fit``.
+
+    It is also scikit-learn's ``NotFittedError`` (hence a ``ValueError`` and an
+    ``AttributeError``), so ``except NotFittedError`` works with either library's name.
+    """
 
 
 class ModelFileError(TabaeError):

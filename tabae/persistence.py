@@ -1,8 +1,14 @@
-"""Model files: one zip holding ``model.json`` (metadata) and ``.npy`` tensors. No pickle.
+"""Model files: a zip of ``model.json`` (metadata) and ``.npy`` tensors, sealed by a SHA-256. No pickle.
 
 Loading reads JSON and raw arrays (``allow_pickle=False``) only, so opening a model file
-never runs code from it. Every array is listed in the metadata with its SHA-256, so a
-truncated or edited file is reported as such instead of loading garbage.
+never runs code from it. The zip's archive comment holds ``tabae-sha256:`` and the
+SHA-256 of every byte before the digest, checked before anything is parsed: any
+corruption or edit of any byte (metadata, tensors or the zip structure itself) is
+reported as :class:`~tabae.exceptions.ModelFileError`, never loaded as something else.
+The file stays an ordinary zip (``unzip -l model.tabae`` lists it).
+
+This module only reads and writes files; which model a file holds is decided by
+:func:`tabae.load` (tabae/models/loading.py).
 """
 
 from __future__ import annotations
@@ -19,51 +25,53 @@ import numpy as np
 import torch
 
 from tabae._version import __version__
-from tabae.exceptions import ModelFileError
+from tabae.exceptions import ModelFileError, TabaeError
 
-__all__ = ["save_model", "load"]
+__all__ = ["write_model_file", "read_model_file", "check_writable", "FORMAT_VERSION"]
 
 FORMAT = "tabae-model"
-FORMAT_VERSION = 2  # 2: blend buffers (blend_pos/blend_weights/bank_*), autoregressive decoder
+# 3: whole-file SHA-256; the imputation blend outside the network; datetime encoders
+FORMAT_VERSION = 3
+_TAG = b"tabae-sha256:"
+_DIGEST_LEN = 64  # hex characters
 
 
-def _model_classes() -> dict:
-    from tabae.models import Autoencoder, DenoisingAE, TabularVAE
-
-    return {c.__name__: c for c in (Autoencoder, DenoisingAE, TabularVAE)}
-
-
-def save_model(model, path) -> None:
-    """Write ``model`` to ``path`` atomically (a temporary file renamed at the end)."""
-    tensors = {f"net/{k}": v for k, v in model.net_.state_dict().items()}
-    tensors.update({f"extra/{k}": v for k, v in model._extra_tensors().items()})
-    arrays = {name: t.detach().cpu().numpy() for name, t in tensors.items()}
-    params = model.get_params(deep=False)
-    params["hidden_dims"] = list(params["hidden_dims"])
-    meta = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "tabae_version": __version__,
-        "class": type(model).__name__,
-        "params": params,
-        "net_config": model.net_.config.to_dict(),
-        "encoder": model.encoder_.get_state(),
-        "fitted": {"history": model.history_, "epochs": model.epochs_, "score_offsets": model.score_offsets_},
-        "arrays": {},
-    }
-    blobs = {}
-    for name, array in arrays.items():
-        buf = io.BytesIO()
-        np.lib.format.write_array(buf, np.ascontiguousarray(array), allow_pickle=False)
-        blobs[name] = buf.getvalue()
-        meta["arrays"][name] = hashlib.sha256(blobs[name]).hexdigest()
+def check_writable(path) -> Path:
+    """Refuse, before any work, an output path whose folder is missing or not writable."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise TabaeError(f"cannot write to {str(path)!r}: it is a folder; give a file name, e.g. {str(path / 'model.tabae')!r}")
+    if not folder.is_dir():
+        raise TabaeError(f"cannot write to {str(path)!r}: the folder {str(folder)!r} does not exist; create it first")
+    if not os.access(folder, os.W_OK):
+        raise TabaeError(f"cannot write to {str(path)!r}: the folder {str(folder)!r} is not writable")
+    return path
+
+
+def write_model_file(path, meta: dict, tensors: dict[str, torch.Tensor]) -> None:
+    """Write ``meta`` and ``tensors`` to ``path`` atomically (a temporary file renamed at the end)."""
+    path = check_writable(path)
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "tabae_version": __version__, **meta}
     try:
-        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("model.json", json.dumps(meta, allow_nan=True))
-            for name, blob in blobs.items():
-                zf.writestr(f"arrays/{name}.npy", blob)
+        text = json.dumps(meta, allow_nan=True)
+    except TypeError as err:  # a value the schema check let through: a tabae bug, said plainly
+        raise TabaeError(f"cannot save the model: its metadata is not JSON ({err})") from err
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("model.json", text)
+        for name, tensor in tensors.items():
+            blob = io.BytesIO()
+            array = np.ascontiguousarray(tensor.detach().cpu().numpy())
+            np.lib.format.write_array(blob, array, allow_pickle=False)
+            zf.writestr(f"arrays/{name}.npy", blob.getvalue())
+        zf.comment = _TAG + b"0" * _DIGEST_LEN  # placeholder, sealed below
+    body = buf.getvalue()[:-_DIGEST_LEN]
+    data = body + hashlib.sha256(body).hexdigest().encode()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -71,78 +79,60 @@ def save_model(model, path) -> None:
         raise
 
 
-def load(path, device: str = "auto"):
-    """Load a model saved with ``model.save(path)``; tensors go to ``device``.
-
-    Examples
-    --------
-    >>> import tabae, tempfile, os
-    >>> df = tabae.datasets.load_adult().head(300)
-    >>> model = tabae.DenoisingAE(epochs=2, random_state=0, verbose=False).fit(df)
-    >>> path = os.path.join(tempfile.mkdtemp(), "adult.tabae")
-    >>> model.save(path)
-    >>> tabae.load(path).score(df.head(3)).shape
-    (3,)
-    """
-    from tabae.encoding import TableEncoder
-    from tabae.nn.losses import SpanIndex
-    from tabae.nn.network import NetConfig, TabularNet
-    from tabae.nn.training import resolve_device
-
+def read_model_file(path) -> tuple[dict, dict[str, torch.Tensor]]:
+    """The metadata and tensors of a model file, after checking its seal and format."""
     path = Path(path)
     if not path.exists():
         raise ModelFileError(f"no model file at {str(path)!r}")
+    if path.is_dir():
+        raise ModelFileError(f"{str(path)!r} is a folder, not a tabae model file")
     try:
-        zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as err:
-        raise ModelFileError(f"{str(path)!r} is not a tabae model file (not a zip archive)") from err
-    with zf:
-        try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ModelFileError(f"cannot read {str(path)!r}: {err.strerror}") from err
+    sealed = data[-_DIGEST_LEN - len(_TAG) : -_DIGEST_LEN] == _TAG
+    if not sealed or hashlib.sha256(data[:-_DIGEST_LEN]).hexdigest().encode() != data[-_DIGEST_LEN:]:
+        raise ModelFileError(_unsealed_reason(path, data))
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
             meta = json.loads(zf.read("model.json"))
-        except (KeyError, ValueError) as err:
-            raise ModelFileError(f"{str(path)!r} has no readable model.json; is it a tabae model file?") from err
-        if meta.get("format") != FORMAT:
-            raise ModelFileError(f"{str(path)!r} is not a tabae model file (format {meta.get('format')!r})")
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise ModelFileError(
-                f"{str(path)!r} was written in model format {meta.get('format_version')} by tabae "
-                f"{meta.get('tabae_version')}; this tabae {__version__} reads format {FORMAT_VERSION}. "
-                "Load it with that version and refit, or refit with this one"
-            )
-        classes = _model_classes()
-        if meta.get("class") not in classes:
-            raise ModelFileError(f"{str(path)!r} holds an unknown model class {meta.get('class')!r}")
-        arrays = {}
-        for name, digest in meta["arrays"].items():
-            try:
-                blob = zf.read(f"arrays/{name}.npy")
-            except KeyError as err:
-                raise ModelFileError(f"{str(path)!r} is missing tensor {name!r}; the file is damaged") from err
-            if hashlib.sha256(blob).hexdigest() != digest:
-                raise ModelFileError(f"{str(path)!r}: tensor {name!r} does not match its checksum; the file was altered")
-            arrays[name] = np.lib.format.read_array(io.BytesIO(blob), allow_pickle=False)
+            _check_format(path, meta)
+            tensors = {}
+            for item in zf.namelist():
+                if item.startswith("arrays/") and item.endswith(".npy"):
+                    array = np.lib.format.read_array(io.BytesIO(zf.read(item)), allow_pickle=False)
+                    tensors[item[len("arrays/") : -len(".npy")]] = torch.from_numpy(np.array(array))
+    except ModelFileError:
+        raise
+    except Exception as err:  # sealed by tabae yet unreadable: written by a broken or foreign tool
+        raise ModelFileError(f"{str(path)!r} is sealed but unreadable ({type(err).__name__}: {err})") from err
+    return meta, tensors
 
+
+def _unsealed_reason(path: Path, data: bytes) -> str:
+    """Why a file without a valid seal is refused: an older format, damage, or not a model at all."""
     try:
-        params = dict(meta["params"])
-        params["hidden_dims"] = tuple(params["hidden_dims"])
-        params["device"] = device
-        model = classes[meta["class"]](**params)
-        dev = resolve_device(device)
-        encoder = TableEncoder.from_state(meta["encoder"])
-        net = TabularNet(NetConfig.from_dict(meta["net_config"]))
-        net.load_state_dict({k[4:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("net/")})
-    except (KeyError, TypeError, RuntimeError) as err:
-        raise ModelFileError(f"{str(path)!r} is inconsistent ({err}); the file is damaged or from another tabae") from err
-    model.encoder_ = encoder
-    model.net_ = net.to(dev).eval()
-    model.device_ = dev
-    model.span_index_ = SpanIndex.from_spans(encoder.spans_, encoder.n_features_, encoder.n_columns_).to(dev)
-    model.missing_rates_ = torch.tensor(encoder.missing_rates_, dtype=torch.float32, device=dev)
-    model.history_ = meta["fitted"]["history"]
-    model.epochs_ = meta["fitted"]["epochs"]
-    model.score_offsets_ = meta["fitted"]["score_offsets"]
-    model.n_features_in_ = len(encoder.schema_)
-    model.feature_names_in_ = np.asarray(encoder.schema_.names, dtype=object)
-    model._n_features_out = model.latent_dim
-    model._set_extra_tensors({k[6:]: torch.from_numpy(v).to(dev) for k, v in arrays.items() if k.startswith("extra/")})
-    return model
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            meta = json.loads(zf.read("model.json"))
+    except Exception:
+        if not data.startswith(b"PK"):
+            return f"{str(path)!r} is not a tabae model file (not a zip archive)"
+        return f"{str(path)!r} is damaged: its SHA-256 seal does not match its bytes"
+    if isinstance(meta, dict) and meta.get("format") == FORMAT and meta.get("format_version") != FORMAT_VERSION:
+        return _version_message(path, meta)
+    return f"{str(path)!r} was altered or damaged: its SHA-256 seal does not match its bytes"
+
+
+def _check_format(path: Path, meta) -> None:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{str(path)!r} is not a tabae model file")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(_version_message(path, meta))
+
+
+def _version_message(path: Path, meta: dict) -> str:
+    return (
+        f"{str(path)!r} was written in model format {meta.get('format_version')} by tabae "
+        f"{meta.get('tabae_version')}; this tabae {__version__} reads format {FORMAT_VERSION}. "
+        "Load it with that version and refit, or refit with this one"
+    )

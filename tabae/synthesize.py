@@ -24,6 +24,7 @@ import torch
 
 from tabae.exceptions import TabaeError
 from tabae.nn.heads import sample_mask
+from tabae.seeding import seed_from, torch_generator
 
 __all__ = ["fit_latent_prior", "generate", "iter_generate"]
 
@@ -105,21 +106,10 @@ def _parse_conditions(model, conditions) -> list[_Condition]:
                 )
             parsed.append(_Condition(column, "missing", None))
         elif spec.kind in ("numeric", "integer", "datetime"):
-            lo, hi = value if isinstance(value, tuple) else (value, value)
-            if not lo <= hi:
-                raise TabaeError(f"condition on {column!r}: range {value!r} is empty; pass (low, high) with low <= high")
-            if spec.kind != "datetime":
-                seen = _numeric_bounds(encoder.encoders_[j])
-                if hi < seen[0] or lo > seen[1]:
-                    raise TabaeError(
-                        f"condition on {column!r}: {value!r} lies outside the training range "
-                        f"[{seen[0]:g}, {seen[1]:g}]; the model cannot generate it"
-                    )
-            parsed.append(_Condition(column, "range", (lo, hi)))
+            parsed.append(_Condition(column, "range", _numeric_range(column, spec.kind, value, encoder.encoders_[j])))
         else:
-            values = list(value) if isinstance(value, (list, set, frozenset)) else [value]
-            enc = encoder.encoders_[j]
-            known = set(getattr(enc, "kept_", [])) | set(getattr(enc, "rare_", [])) if spec.kind == "categorical" else {True, False}
+            values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+            known = encoder.encoders_[j].known_values()
             unknown = [v for v in values if v not in known]
             if unknown:
                 hint = sorted(map(str, known))[:20]
@@ -130,10 +120,37 @@ def _parse_conditions(model, conditions) -> list[_Condition]:
     return parsed
 
 
-def _numeric_bounds(enc) -> tuple[float, float]:
-    if hasattr(enc, "refs_"):
-        return float(enc.refs_[0]), float(enc.refs_[-1])
-    return float(enc.lo_), float(enc.hi_)
+def _numeric_range(column: str, kind: str, value, encoder) -> tuple:
+    """``(low, high)`` of a condition on a numeric or datetime column, checked against
+    the training range (the model cannot generate values outside it)."""
+    pair = value if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2:
+        raise TabaeError(
+            f"condition on {column!r}: {value!r}; pass one value or a (low, high) range, e.g. {{{column!r}: (30, 40)}}"
+        )
+    lo, hi = pair
+    if kind == "datetime":
+        try:
+            lo, hi = pd.Timestamp(lo), pd.Timestamp(hi)
+        except (TypeError, ValueError) as err:
+            raise TabaeError(f"condition on {column!r}: {value!r} is not a date or a (start, end) pair of dates") from err
+        if not lo <= hi:
+            raise TabaeError(f"condition on {column!r}: range {value!r} is empty; pass (start, end) with start <= end")
+        return lo, hi
+    if not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in (lo, hi)):
+        raise TabaeError(
+            f"condition on {column!r}: {value!r} is not a number or a (low, high) pair of numbers; "
+            f"{column!r} is a {kind} column"
+        )
+    if not lo <= hi:
+        raise TabaeError(f"condition on {column!r}: range {value!r} is empty; pass (low, high) with low <= high")
+    seen = encoder.bounds()
+    if hi < seen[0] or lo > seen[1]:
+        raise TabaeError(
+            f"condition on {column!r}: {value!r} lies outside the training range "
+            f"[{seen[0]:g}, {seen[1]:g}]; the model cannot generate it"
+        )
+    return float(lo), float(hi)
 
 
 # ---------------------------------------------------------------------- generation
@@ -141,12 +158,10 @@ class _Sampler:
     """Draws decoded rows (and the mixture component behind each) from a fitted VAE."""
 
     def __init__(self, model, random_state):
-        from tabae.models.base import _seed_from
-
-        seed = _seed_from(random_state)
+        seed = seed_from(random_state)
         self.model = model
         self.device = model.device_
-        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self.generator = torch_generator(seed, self.device)
         self.rng = np.random.default_rng(seed)
         prior = model.latent_prior_
         self.weights = prior["prior_weights"]
@@ -168,10 +183,10 @@ class _Sampler:
         model, net, g = self.model, self.model.net_, self.generator
         if not net.autoregressive:
             mean, raw, mask_logits = net.decode(z)
-            return model._draw_rows(mean, raw, g), sample_mask(mask_logits, model.missing_rates_, g)
+            return model.draw_cells(mean, raw, g), sample_mask(mask_logits, model.missing_rates_, g)
         nothing = torch.zeros(len(z), net.config.n_columns, dtype=torch.bool, device=z.device)
         empty = torch.zeros(len(z), net.config.n_features, device=z.device)
-        return model._draw_in_column_order(net.decode_base(z), empty, nothing, g, draw_missing=True)
+        return model.draw_in_column_order(net.decode_base(z), empty, nothing, g, draw_missing=True)
 
 
 def _check_n(n) -> int:

@@ -10,40 +10,59 @@ Two optional predictors sit beside the network (both only used by ``impute``):
   (tabae/nn/neighbours.py); it wins on cluster-like tables.
 
 Each numeric column gets convex weights over the network and these predictors, fitted on
-cells hidden from validation rows, which none of them trained on. The fitted pieces are
-buffers of the network (saved and loaded with its weights).
+cells hidden from validation rows, which none of them trained on. All of it lives in one
+:class:`ImputationBlend` module owned by the model (``model.blend_``): saved in the model
+file beside the network, but not part of the network, which only predicts.
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import asdict, dataclass
 
-import numpy as np
 import torch
+from torch import nn
 
-from tabae.exceptions import TabaeError, TabaeWarning
-from tabae.nn.gaussian import fit_gaussian_em
+from tabae.exceptions import TabaeWarning
+from tabae.nn.gaussian import conditional_mean, fit_gaussian_em
 from tabae.nn.neighbours import completed_rows, fit_stacking_weights, neighbour_means
 from tabae.nn.training import validation_size
 
-__all__ = ["blend_plan", "fit_blend", "blend_numeric"]
+__all__ = ["BlendConfig", "ImputationBlend", "plan_blend", "held_out_cells", "MAX_GAUSSIAN_COLUMNS", "MAX_BANK_ROWS"]
 
 MAX_GAUSSIAN_COLUMNS = 128  # the Gaussian covers at most this many numeric columns
 MAX_BANK_ROWS = 20_000  # training rows kept for the neighbour predictor
+_BANK_BATCH = 8192
 
 
-def blend_plan(model, index, n_rows: int) -> dict:
-    """NetConfig fields for the predictors ``model``'s parameters ask for."""
-    gaussian = bool(getattr(model, "gaussian_blend", False))
-    k = getattr(model, "neighbour_blend", 0)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
-        raise TabaeError(f"neighbour_blend={k!r}; pass 0 (off) or the number of neighbours, e.g. 20")
-    k = int(k)
-    if (gaussian or k) and model.numeric_encoding == "mode":
-        raise TabaeError(
-            "gaussian_blend and neighbour_blend need numeric_encoding='standard' or 'quantile' "
-            "(a mode-specific code is not one value per column)"
-        )
+def held_out_cells(X, M, val_idx, hide: bool = True, hide_rate: float = 0.2, repeats: int = 8):
+    """Validation rows (all rows for tiny tables), repeated, with fresh artificial holes:
+    ``x``, ``m`` and the ``hidden`` cells to score. Draws from torch's current RNG."""
+    rows = (val_idx if len(val_idx) else torch.arange(len(X), device=X.device))[:4096]
+    x, m = X[rows].repeat(repeats, 1), M[rows].repeat(repeats, 1)
+    hidden = m & (torch.rand(m.shape, device=m.device) < hide_rate) if hide else torch.zeros_like(m)
+    return x, m, hidden
+
+
+@dataclass(frozen=True)
+class BlendConfig:
+    n_features: int  # D of the encoded layout (bank rows are stored encoded)
+    n_columns: int  # C
+    n_blend: int  # numeric units whose imputations are blended
+    gaussian: bool  # predictor: the EM Gaussian's conditional mean
+    n_bank: int  # predictor: training rows kept for the neighbour mean (0 = none)
+    neighbours: int  # k of the neighbour mean
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "BlendConfig":
+        return cls(**d)
+
+
+def plan_blend(gaussian: bool, k: int, index, n_rows: int, validation_fraction: float) -> BlendConfig | None:
+    """The blend a model's parameters ask for on this layout, or None (nothing to blend)."""
     n_numeric = index.n_gauss
     if gaussian and n_numeric > MAX_GAUSSIAN_COLUMNS:
         # Every row's pattern needs a G x G solve: at this width the blend would cost
@@ -54,99 +73,123 @@ def blend_plan(model, index, n_rows: int) -> dict:
             TabaeWarning, stacklevel=3,
         )
         gaussian = False
-    gaussian = gaussian and n_numeric > 0
-    n_train = n_rows - validation_size(n_rows, model.validation_fraction)
+    gaussian = bool(gaussian) and n_numeric > 0
+    n_train = n_rows - validation_size(n_rows, validation_fraction)
     n_bank = min(n_train, MAX_BANK_ROWS) if k and n_numeric else 0
-    return {
-        "n_blend": n_numeric if (gaussian or n_bank) else 0,
-        "gaussian": gaussian,
-        "n_bank": n_bank,
-        "neighbours": k if n_bank else 0,
-    }
+    if not (gaussian or n_bank):
+        return None
+    return BlendConfig(index.n_features, index.n_columns, n_numeric, gaussian, n_bank, int(k) if n_bank else 0)
 
 
-@torch.no_grad()
-def fit_blend(model, X: torch.Tensor, M: torch.Tensor, val_idx: torch.Tensor) -> None:
-    """Fit the predictors on the training rows, then their weights on held-out cells."""
-    net, index = model.net_, model.span_index_
-    net.blend_pos.copy_(index.gauss_pos)
-    train_rows = _training_rows(len(X), val_idx, X.device)
-    if net.config.gaussian:
-        _fit_gaussian(net, index, X, M, train_rows)
-    if net.config.n_bank:
-        bank = train_rows[torch.randperm(len(train_rows), device=X.device)[: net.config.n_bank]]
-        net.bank_x.copy_(X[bank])
-        net.bank_m.copy_(M[bank])
-    model._bank_cache = None
-    x, m, hide = model._held_out_cells(X, M, val_idx)
-    m_in = m & ~hide
-    mean, _, _ = model._forward(x, m_in)
-    predictions = torch.stack(_predictions(model, x, m_in, mean)).double()
-    pos = net.blend_pos
-    hidden = hide[:, index.feature_column][:, pos]
-    if net.config.n_bank and not len(val_idx):
-        # A tiny table has no validation rows: the held-out rows are in the bank, where
-        # their hidden cells are visible. Weigh the other predictors only.
-        weights = fit_stacking_weights(predictions[:-1], x[:, pos].double(), hidden)
-        weights = torch.cat([weights, torch.zeros_like(weights[:, :1])], dim=1)
-    else:
-        weights = fit_stacking_weights(predictions, x[:, pos].double(), hidden)
-    net.blend_weights.copy_(weights.float())
+class ImputationBlend(nn.Module):
+    """The fitted predictors beside the network and their per-column stacking weights.
 
+    Buffers (saved with the model): ``pos`` (the blended units' positions in the encoded
+    layout), ``weights`` ``(n_blend, n_predictors)``, the Gaussian's ``fill_mean`` /
+    ``fill_cov``, and the neighbour bank ``bank_x`` / ``bank_m`` (encoded training rows).
+    """
 
-def blend_numeric(model, x: torch.Tensor, m_in: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
-    """``mean`` with the blended numeric units replaced by the weighted predictors."""
-    net = model.net_
-    predictions = _predictions(model, x, m_in, mean)
-    mixed = sum(w * p for w, p in zip(net.blend_weights.T, predictions))
-    return mean.index_copy(1, net.blend_pos, mixed)
+    def __init__(self, config: BlendConfig):
+        super().__init__()
+        self.config = c = config
+        self.register_buffer("pos", torch.zeros(c.n_blend, dtype=torch.long))
+        self.register_buffer("weights", torch.zeros(c.n_blend, self.n_predictors))
+        if c.gaussian:
+            self.register_buffer("fill_mean", torch.zeros(c.n_blend))
+            self.register_buffer("fill_cov", torch.eye(c.n_blend))
+        if c.n_bank:
+            self.register_buffer("bank_x", torch.zeros(c.n_bank, c.n_features))
+            self.register_buffer("bank_m", torch.zeros(c.n_bank, c.n_columns, dtype=torch.bool))
+        self._bank_cache = None
 
+    @property
+    def n_predictors(self) -> int:
+        """Predictors of a numeric imputation: the net, then the Gaussian, then the neighbours."""
+        return 1 + int(self.config.gaussian) + int(self.config.n_bank > 0)
 
-def _predictions(model, x, m_in, mean) -> list[torch.Tensor]:
-    """Each predictor's guess for the blended units ``(N, n_blend)``: net, Gaussian, neighbours."""
-    net, index = model.net_, model.span_index_
-    pos = net.blend_pos
-    m_feat = m_in[:, index.feature_column].float()
-    out = [mean[:, pos]]
-    if net.config.gaussian:
-        out.append(net.fill_hidden(x, m_feat))
-    if net.config.n_bank:
-        bank_values, bank_observed, bank_rows = _bank(model)
-        near, found = neighbour_means(x * m_feat, m_feat, bank_rows, bank_values, bank_observed,
-                                      net.config.neighbours)
-        out.append(torch.where(found, near, mean[:, pos]))
-    return out
+    def _apply(self, fn, *args, **kwargs):
+        self._bank_cache = None  # moved to another device: recompute the completed bank there
+        return super()._apply(fn, *args, **kwargs)
 
+    # ------------------------------------------------------------------ fit
+    @torch.no_grad()
+    def fit(self, model, X: torch.Tensor, M: torch.Tensor, val_idx: torch.Tensor) -> "ImputationBlend":
+        """Fit the predictors on the training rows, then their weights on held-out cells.
 
-def _bank(model):
-    """The bank's values and observed flags at the blended units, and its completed rows
-    (computed once per loaded model: the network is fixed after fit)."""
-    cache = getattr(model, "_bank_cache", None)
-    if cache is None:
-        net, index = model.net_, model.span_index_
-        x, m = net.bank_x, net.bank_m
-        m_feat = m[:, index.feature_column].float()
-        mean = torch.cat([model._forward(x[s : s + 8192], m[s : s + 8192])[0] for s in range(0, len(x), 8192)])
-        pos = net.blend_pos
-        cache = (x[:, pos], m_feat[:, pos] > 0, completed_rows(x, m_feat, mean, index))
-        model._bank_cache = cache
-    return cache
+        ``model`` is the fitted model whose network is blended (its :meth:`heads`).
+        """
+        index = model.span_index_
+        self.pos.copy_(index.gauss_pos)
+        train_rows = _training_rows(len(X), val_idx, X.device)
+        if self.config.gaussian:
+            self._fit_gaussian(index, X, M, train_rows)
+        if self.config.n_bank:
+            bank = train_rows[torch.randperm(len(train_rows), device=X.device)[: self.config.n_bank]]
+            self.bank_x.copy_(X[bank])
+            self.bank_m.copy_(M[bank])
+        self._bank_cache = None
+        x, m, hide = held_out_cells(X, M, val_idx)
+        m_in = m & ~hide
+        mean, _, _ = model.heads(x, m_in)
+        predictions = torch.stack(self._predictions(model, x, m_in, mean)).double()
+        hidden = hide[:, index.feature_column][:, self.pos]
+        if self.config.n_bank and not len(val_idx):
+            # A tiny table has no validation rows: the held-out rows are in the bank, where
+            # their hidden cells are visible. Weigh the other predictors only.
+            weights = fit_stacking_weights(predictions[:-1], x[:, self.pos].double(), hidden)
+            weights = torch.cat([weights, torch.zeros_like(weights[:, :1])], dim=1)
+        else:
+            weights = fit_stacking_weights(predictions, x[:, self.pos].double(), hidden)
+        self.weights.copy_(weights.float())
+        return self
+
+    def _fit_gaussian(self, index, X, M, rows) -> None:
+        """EM on the training rows (not the validation rows, which weigh it against the net)."""
+        pos = self.pos
+        # A mean and a covariance need no more than ~20k rows, and each EM pass costs
+        # rows x G^3: wide tables use fewer rows (at least 2,000; G=128 -> ~10k).
+        budget = max(2_000, min(20_000, int(2e10 / len(pos) ** 3)))
+        rows = rows[torch.randperm(len(rows), device=X.device)[:budget]]
+        visible = M[rows][:, index.feature_column][:, pos]
+        mean, cov = fit_gaussian_em(X[rows][:, pos], visible)
+        self.fill_mean.copy_(mean)
+        self.fill_cov.copy_(cov)
+
+    # ------------------------------------------------------------------ use
+    def blend(self, model, x: torch.Tensor, m_in: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+        """``mean`` (the network's heads) with the blended units replaced by the weighted predictors."""
+        predictions = self._predictions(model, x, m_in, mean)
+        mixed = sum(w * p for w, p in zip(self.weights.T, predictions))
+        return mean.index_copy(1, self.pos, mixed)
+
+    def _predictions(self, model, x, m_in, mean) -> list[torch.Tensor]:
+        """Each predictor's guess for the blended units ``(N, n_blend)``: net, Gaussian, neighbours."""
+        index, pos = model.span_index_, self.pos
+        m_feat = m_in[:, index.feature_column].float()
+        out = [mean[:, pos]]
+        if self.config.gaussian:
+            out.append(conditional_mean(x[:, pos], m_feat[:, pos], self.fill_mean, self.fill_cov))
+        if self.config.n_bank:
+            bank_values, bank_observed, bank_rows = self._bank(model)
+            near, found = neighbour_means(x * m_feat, m_feat, bank_rows, bank_values, bank_observed,
+                                          self.config.neighbours)
+            out.append(torch.where(found, near, mean[:, pos]))
+        return out
+
+    def _bank(self, model):
+        """The bank's values and observed flags at the blended units, and its completed rows
+        (computed once: the network is fixed after fit)."""
+        if self._bank_cache is None:
+            index, x, m = model.span_index_, self.bank_x, self.bank_m
+            m_feat = m[:, index.feature_column].float()
+            mean = torch.cat([
+                model.heads(x[s : s + _BANK_BATCH], m[s : s + _BANK_BATCH])[0] for s in range(0, len(x), _BANK_BATCH)
+            ])
+            self._bank_cache = (x[:, self.pos], m_feat[:, self.pos] > 0, completed_rows(x, m_feat, mean, index))
+        return self._bank_cache
 
 
 def _training_rows(n: int, val_idx: torch.Tensor, device) -> torch.Tensor:
     keep = torch.ones(n, dtype=torch.bool, device=device)
     keep[val_idx] = False
     return torch.nonzero(keep).squeeze(1)
-
-
-def _fit_gaussian(net, index, X, M, rows) -> None:
-    """EM on the training rows (not the validation rows, which weigh it against the net)."""
-    pos = net.blend_pos
-    # A mean and a covariance need no more than ~20k rows, and each EM pass costs
-    # rows x G^3: wide tables use fewer rows (at least 2,000; G=128 -> ~10k).
-    budget = max(2_000, min(20_000, int(2e10 / len(pos) ** 3)))
-    rows = rows[torch.randperm(len(rows), device=X.device)[:budget]]
-    visible = M[rows][:, index.feature_column][:, pos]
-    mean, cov = fit_gaussian_em(X[rows][:, pos], visible)
-    net.fill_mean.copy_(mean)
-    net.fill_cov.copy_(cov)

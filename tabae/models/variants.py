@@ -6,11 +6,10 @@ Each class only stores its parameters and overrides the few hooks of
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from tabae.exceptions import TabaeError
 from tabae.models.base import BaseAutoencoder
+from tabae.models.constraints import AUTOENCODER_CONSTRAINTS, DAE_CONSTRAINTS, VAE_CONSTRAINTS
 from tabae.nn.losses import kl_normal
 
 __all__ = ["Autoencoder", "DenoisingAE", "TabularVAE"]
@@ -70,8 +69,7 @@ _BLEND_DOC = """    gaussian_blend : bool, default=False
         blend its conditional mean into numeric imputations, with one weight per column
         fitted on held-out hidden cells. The Gaussian gets linear relations right from
         a few hundred rows, where a network needs thousands: large gains on small or
-        near-linear tables (breast: RMSE .071 -> .047), weight ~1 for the network where
-        it is better. Only :meth:`impute` uses it. Needs numeric_encoding "standard" or
+        near-linear tables, weight ~1 for the network where it is better. Only :meth:`impute` uses it. Needs numeric_encoding "standard" or
         "quantile"; off (with a warning) above 128 numeric columns, where its per-row
         solves would cost more than the network. :class:`tabae.AEImputer` turns it on.
     neighbour_blend : int, default=0
@@ -79,7 +77,7 @@ _BLEND_DOC = """    gaussian_blend : bool, default=False
         k most similar training rows' observed values, rows compared on the network's
         completion of them, and blend it in like the Gaussian (weights per column fitted
         on held-out hidden cells; ~0 where it does not help). Wins on cluster-like
-        tables (letter: RMSE .070 -> .062 with k=20). Keeps up to 20,000 training rows
+        tables (see docs/benchmarks.md). Keeps up to 20,000 training rows
         inside the model (and its saved file), as a k-NN imputer does. Only
         :meth:`impute` uses it; :class:`tabae.AEImputer` uses k=20.
 """
@@ -117,6 +115,8 @@ class Autoencoder(BaseAutoencoder):
         random_state=None, verbose=True,
     ):
         _store_params(self, locals())
+
+    parameter_constraints = AUTOENCODER_CONSTRAINTS
 
     def _contractive_weight(self) -> float:
         return self.contractive
@@ -168,6 +168,8 @@ class DenoisingAE(BaseAutoencoder):
     ):
         _store_params(self, locals())
 
+    parameter_constraints = DAE_CONSTRAINTS
+
     def _swap_noise(self, x, m_in):
         if self.swap_rate <= 0:
             return x
@@ -203,9 +205,8 @@ class TabularVAE(BaseAutoencoder):
         order), so the decoder models ``p(x_j | z, x_<j)`` instead of drawing every cell
         independently given ``z``. Keeps tightly linked columns consistent (a label
         given the features, ``education`` and ``education-num``); sampling then fills
-        the columns one at a time. Measured on adult (benchmarks/synthesis.py): C2ST
-        .35 -> .75, pair trends .956 -> .969, ML efficacy .891 -> .903. Put the
-        columns you care most about predicting last.
+        the columns one at a time (docs/benchmarks.md has what it buys on adult). Put
+        the columns you care most about predicting last.
     mask_rate : float, default=0.0
         Share of observed cells hidden from the encoder during training. Raise it (0.2)
         when the VAE is mainly for imputation: the posterior then learns to work from
@@ -221,11 +222,10 @@ class TabularVAE(BaseAutoencoder):
     """
 
     _variational = True
-    # Measured on adult (benchmarks/synthesis.py, seed 0): with the autoregressive
-    # decoder, 1,500 steps (~30 epochs) at learning rate 2e-3 give shapes .98, trends
-    # .97, C2ST .7 and ML efficacy .90 in ~19 s; 2,700 steps add ~.002 ML efficacy for
-    # 60% more time. The summed NLL of 15+ columns has large gradients: clipping them
-    # at 10 slowed the label column's fit (ML efficacy .897 vs .900 over three seeds).
+    # With the autoregressive decoder, 1,500 steps (~30 epochs on adult) at learning
+    # rate 2e-3 sample about as well as 2,700 in 60% of the time (docs/benchmarks.md).
+    # The summed NLL of 15+ columns has large gradients: clipping them at 10 slowed the
+    # label column's fit.
     _auto_steps = 1500
     _max_grad_norm = 100.0
 
@@ -238,12 +238,12 @@ class TabularVAE(BaseAutoencoder):
     ):
         _store_params(self, locals())
 
+    parameter_constraints = VAE_CONSTRAINTS
+
     def _warmup_epochs(self) -> int:
         return self.kl_warmup
 
     def _ar_hidden(self) -> int:
-        if not isinstance(self.autoregressive, (bool, np.bool_)):
-            raise TabaeError(f"autoregressive={self.autoregressive!r}; pass True or False")
         return int(tuple(self.hidden_dims)[0]) if self.autoregressive else 0
 
     def _latent(self, mu, logvar, sample):
@@ -264,10 +264,6 @@ class TabularVAE(BaseAutoencoder):
     def _after_fit(self, X, M):
         from tabae.synthesize import fit_latent_prior
 
-        if self.prior not in ("gmm", "normal"):
-            from tabae.exceptions import TabaeError
-
-            raise TabaeError(f"prior={self.prior!r}; choose 'gmm' or 'normal'")
         self.latent_prior_ = fit_latent_prior(self, X, M)
 
     def sample(self, n: int, random_state=None, conditions=None):

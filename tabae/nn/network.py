@@ -17,7 +17,6 @@ import torch
 from torch import nn
 
 from tabae.nn.autoregressive import ColumnMADE
-from tabae.nn.gaussian import conditional_mean
 
 __all__ = ["NetConfig", "TabularNet"]
 
@@ -31,10 +30,6 @@ class NetConfig:
     latent_dim: int = 16
     variational: bool = False  # Gaussian latent (mu, logvar) instead of a point
     dropout: float = 0.0
-    n_blend: int = 0  # numeric units whose imputations blend the predictors below with the net's
-    gaussian: bool = False  # predictor: the EM Gaussian's conditional mean (tabae/nn/gaussian.py)
-    n_bank: int = 0  # predictor: training rows kept for the neighbour mean (tabae/nn/neighbours.py)
-    neighbours: int = 0  # k of the neighbour mean
     residual_scale: bool = False  # squared-error models: a measured spread per Gaussian unit
     ar_hidden: int = 0  # hidden width of the column-autoregressive correction (0 = none)
 
@@ -67,17 +62,6 @@ class TabularNet(nn.Module):
         self.to_latent = nn.Linear(hidden[-1], c.latent_dim * (2 if c.variational else 1))
         self.decoder = _mlp([c.latent_dim, *hidden[::-1]], c.dropout)
         self.head = nn.Linear(hidden[0], c.n_features + c.n_gauss + c.n_columns)
-        if c.n_blend:
-            # The imputation predictors and their per-column weights, set by the model
-            # after construction; buffers, so they are saved with the weights.
-            self.register_buffer("blend_pos", torch.zeros(c.n_blend, dtype=torch.long))
-            self.register_buffer("blend_weights", torch.zeros(c.n_blend, self.n_predictors))
-        if c.gaussian:
-            self.register_buffer("fill_mean", torch.zeros(c.n_blend))
-            self.register_buffer("fill_cov", torch.eye(c.n_blend))
-        if c.n_bank:
-            self.register_buffer("bank_x", torch.zeros(c.n_bank, c.n_features))
-            self.register_buffer("bank_m", torch.zeros(c.n_bank, c.n_columns, dtype=torch.bool))
         if c.residual_scale:
             self.register_buffer("residual_scale", torch.ones(c.n_gauss))
         if c.ar_hidden:
@@ -97,16 +81,6 @@ class TabularNet(nn.Module):
     @property
     def autoregressive(self) -> bool:
         return bool(self.config.ar_hidden)
-
-    @property
-    def n_predictors(self) -> int:
-        """Predictors of a numeric imputation: the net, then the Gaussian, then the neighbours."""
-        return 1 + int(self.config.gaussian) + int(self.config.n_bank > 0)
-
-    def fill_hidden(self, x: torch.Tensor, m_feat: torch.Tensor) -> torch.Tensor:
-        """The Gaussian conditional mean of the blended units ``(N, n_blend)``."""
-        pos = self.blend_pos
-        return conditional_mean(x[:, pos], m_feat[:, pos], self.fill_mean, self.fill_cov)
 
     @staticmethod
     def cells(x: torch.Tensor, m_feat: torch.Tensor, m_col: torch.Tensor) -> torch.Tensor:
@@ -140,7 +114,7 @@ class TabularNet(nn.Module):
         """Add the context's correction to ``decode_base`` outputs and split them by kind."""
         if self.config.ar_hidden:
             if context is None:
-                raise ValueError("an autoregressive decoder needs the context cells")
+                raise RuntimeError("an autoregressive decoder needs the context cells (a tabae bug)")
             base = base + self.made(context)
         c = self.config
         return base.split([c.n_features, c.n_gauss, c.n_columns], dim=1)

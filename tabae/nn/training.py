@@ -61,9 +61,15 @@ def train_network(
     max_grad_norm: float = 10.0,
     verbose: bool = True,
     desc: str = "fit",
+    on_epoch: Callable[[dict], None] | None = None,
 ) -> tuple[list[dict], torch.Tensor]:
     """Train ``net`` in place; return the per-epoch history (train and validation loss)
-    and the indices of the validation rows (empty for tiny tables)."""
+    and the indices of the validation rows (empty for tiny tables).
+
+    ``on_epoch(record)`` is called after every epoch with that epoch's history record
+    (``epoch``, ``train_loss`` and, with a validation split, ``val_loss``); the tuner
+    reports it to Optuna, whose pruner may stop the trial by raising from it.
+    """
     n = X.shape[0]
     order = torch.randperm(n, device=X.device)
     n_val = validation_size(n, validation_fraction)
@@ -116,6 +122,8 @@ def train_network(
                 ) / n_val
             record["val_loss"] = monitored = val
         history.append(record)
+        if on_epoch is not None:
+            on_epoch(dict(record))
         if bar is not None:
             bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k != "epoch"}, refresh=False)
             bar.update()
