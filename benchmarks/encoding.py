@@ -1,6 +1,6 @@
 """Encoding benchmark on adult with 10% of cells removed: round trip and speed.
 
-1. tabae's ``TableEncoder`` on ``data/adult.csv`` with 10% of the cells removed at
+1. tabae's ``TableEncoder`` on ``tabae/data/adult.csv`` with 10% of the cells removed at
    random (MCAR, seed 0): ``fit`` + ``transform`` + ``inverse_transform`` must give
    back every observed cell exactly, and the observed mask ``M`` exactly.
 2. Wall time of ``fit`` + ``transform``: tabae's ``TableEncoder`` against CTGAN's
@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE / "data" / "adult.csv"
+DATA = HERE.parent / "tabae" / "data" / "adult.csv"  # the package's copy
 RESULTS = HERE / "results" / "encoding.json"
 MISSING_RATE = 0.10
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tabae._version import __version__
+from tabae.version import VERSION
 from tabae.exceptions import ModelFileError, TabaeError
 
 __all__ = ["write_model_file", "read_model_file", "check_writable", "FORMAT_VERSION"]
@@ -52,7 +52,7 @@ def check_writable(path) -> Path:
 def write_model_file(path, meta: dict, tensors: dict[str, torch.Tensor]) -> None:
     """Write ``meta`` and ``tensors`` to ``path`` atomically (a temporary file renamed at the end)."""
     path = check_writable(path)
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "tabae_version": __version__, **meta}
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "tabae_version": VERSION, **meta}
     try:
         text = json.dumps(meta, allow_nan=True)
     except TypeError as err:  # a value the schema check let through: a tabae bug, said plainly
@@ -133,6 +133,6 @@ def _check_format(path: Path, meta) -> None:
 def _version_message(path: Path, meta: dict) -> str:
     return (
         f"{str(path)!r} was written in model format {meta.get('format_version')} by tabae "
-        f"{meta.get('tabae_version')}; this tabae {__version__} reads format {FORMAT_VERSION}. "
+        f"{meta.get('tabae_version')}; this tabae {VERSION} reads format {FORMAT_VERSION}. "
         "Load it with that version and refit, or refit with this one"
     )

@@ -5,7 +5,7 @@ import torch
 
 torch.set_num_threads(1)  # small models: threads only add overhead (and contention in CI)
 
-FAST = dict(hidden_dims=(64, 64), latent_dim=8, epochs=40, batch_size=128, verbose=False)
+FAST = dict(hidden_dims=(64, 64), latent_dim=8, epochs=40, batch_size=128, n_jobs=1, verbose=False)
 
 
 def make_mixed(n: int = 800, seed: int = 0) -> pd.DataFrame:

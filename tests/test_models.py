@@ -30,12 +30,15 @@ def fitted(request, mixed_holes):
 
 def test_contract(fitted, mixed_holes, tmp_path):
     df = mixed_holes
-    scores = fitted.score(df)
+    scores = fitted.decision_function(df)
     assert isinstance(scores, pd.Series) and scores.index.equals(df.index) and np.isfinite(scores).all()
-    contrib = fitted.score(df, per_column=True)
+    contrib = fitted.decision_function(df, per_column=True)
     assert list(contrib.columns) == list(df.columns)
     np.testing.assert_allclose(contrib.sum(axis=1), scores, rtol=1e-6)
     assert (contrib.to_numpy()[df.isna().to_numpy()] == 0).all()  # missing cells do not count
+    loglik = fitted.score_samples(df)
+    assert loglik.shape == (len(df),) and np.isfinite(loglik).all()
+    assert fitted.score(df) == pytest.approx(loglik.mean())
 
     latent = fitted.encode(df)
     assert latent.shape == (len(df), fitted.latent_dim)
@@ -50,7 +53,8 @@ def test_contract(fitted, mixed_holes, tmp_path):
     fitted.save(path)
     again = tabae.load(path)
     assert type(again) is type(fitted) and again.get_params() == {**fitted.get_params(), "device": "auto"}
-    pd.testing.assert_series_equal(again.score(df), scores)
+    pd.testing.assert_series_equal(again.decision_function(df), scores)
+    assert again.score(df) == fitted.score(df)
     np.testing.assert_array_equal(again.encode(df), latent)
     pd.testing.assert_frame_equal(again.impute(df), filled)
     if isinstance(fitted, tabae.TabularVAE):
@@ -79,7 +83,7 @@ def test_fit_does_not_touch_global_rng(mixed):
 
 
 def test_tiny_and_nan_heavy_tables():
-    tiny = pd.DataFrame({"a": [1.0, 2.0, np.nan], "b": ["x", None, "y"]})
+    tiny = pd.DataFrame({"a": [1.0, 2.0, np.nan] * 4, "b": ["x", None, "y"] * 4})
     model = tabae.TabularVAE(random_state=0, **{**FAST, "epochs": 5}).fit(tiny)
     assert model.impute(tiny).notna().all().all()
     assert len(model.sample(4, random_state=0)) == 4
@@ -106,7 +110,7 @@ def test_sklearn_conventions(mixed):
 
 def test_unfitted_and_bad_params(mixed):
     with pytest.raises(tabae.NotFittedError, match="not fitted yet"):
-        tabae.TabularVAE().score(mixed)
+        tabae.TabularVAE().decision_function(mixed)
     with pytest.raises(tabae.TabaeError, match="latent_dim=0"):
         tabae.Autoencoder(latent_dim=0).fit(mixed)
     with pytest.raises(tabae.TabaeError, match="device='tpu'"):
@@ -115,7 +119,74 @@ def test_unfitted_and_bad_params(mixed):
         tabae.Autoencoder(random_state=-1, **FAST).fit(mixed)
 
 
+# One out-of-range value per parameter of every model: each must fail before training,
+# with a message naming the parameter and what it accepts.
+BAD_VALUES = {
+    "latent_dim": 0, "hidden_dims": (64, 0), "epochs": 0, "batch_size": 0, "learning_rate": 0.0,
+    "lr_schedule": "linear", "weight_decay": -1.0, "dropout": 1.0, "validation_fraction": 1.0,
+    "patience": -1, "numeric_encoding": "minmax", "numeric_loss": "l1", "kinds": {"x": "text"},
+    "n_jobs": 0, "device": "tpu", "random_state": -1, "verbose": "yes", "mask_rate": 1.0, "sparsity": -0.1,
+    "contractive": -0.1, "gaussian_blend": "yes", "neighbour_blend": -1, "swap_rate": 1.5,
+    "beta": -1.0, "kl_warmup": -1, "free_bits": -0.5, "prior": "flow", "prior_components": 0,
+    "autoregressive": "yes",
+}
+
+
+@pytest.mark.parametrize("cls", [tabae.Autoencoder, tabae.DenoisingAE, tabae.TabularVAE])
+def test_every_bad_parameter_fails_before_training(cls, mixed, monkeypatch):
+    import tabae.models.base as base
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started with a bad parameter")
+
+    monkeypatch.setattr(base, "train_network", no_training)
+    params = cls().get_params()
+    assert set(params) <= set(BAD_VALUES), set(params) - set(BAD_VALUES)
+    for name in params:
+        with pytest.raises(tabae.TabaeError, match=f"{name}=") as info:
+            cls(**{name: BAD_VALUES[name]}).fit(mixed)
+        assert "must be" in str(info.value) or name == "device", str(info.value)
+
+
+def test_blend_needs_one_value_per_column(mixed):
+    with pytest.raises(tabae.TabaeError, match="numeric_encoding='standard' or 'quantile'"):
+        tabae.DenoisingAE(gaussian_blend=True, numeric_encoding="mode").fit(mixed)
+
+
+def test_old_call_forms_point_to_the_new_names(mixed):
+    model = tabae.DenoisingAE(random_state=0, **{**FAST, "epochs": 2}).fit(mixed)
+    with pytest.raises(tabae.TabaeError, match="decision_function"):
+        model.score(mixed, per_column=True)
+    with pytest.raises(tabae.TabaeError, match="decision_function"):
+        model.score(mixed, True)
+    with pytest.raises(tabae.TabaeError, match="impute_draws"):
+        model.impute(mixed, n_draws=3)
+
+
+def test_arrays_in_arrays_out():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    model = tabae.Autoencoder(random_state=0, **{**FAST, "epochs": 3}).fit(X)
+    assert not hasattr(model, "feature_names_in_") and model.n_features_in_ == 3
+    filled = model.impute(X)
+    assert isinstance(filled, np.ndarray) and not np.isnan(filled).any()
+    np.testing.assert_array_equal(filled[~np.isnan(X)], X[~np.isnan(X)])
+    assert isinstance(model.decision_function(X), np.ndarray)
+    with pytest.raises(tabae.SchemaError, match="2 columns, but the model was fitted on 3"):
+        model.decision_function(X[:, :2])
+
+
+def test_tiny_tables_are_refused_clearly():
+    for n in (1, 5, 10):
+        df = pd.DataFrame({"a": np.arange(n, dtype=float), "b": ["x", "y"] * (n // 2) + ["x"] * (n % 2)})
+        with pytest.raises(tabae.SchemaError, match=f"n_samples = {n}"):
+            tabae.TabularVAE(**FAST).fit(df)
+
+
 def test_model_file_is_checked(mixed, tmp_path):
+    import hashlib
+    import io
     import json
     import zipfile
 
@@ -124,25 +195,48 @@ def test_model_file_is_checked(mixed, tmp_path):
     (tmp_path / "junk.tabae").write_bytes(b"not a model")
     with pytest.raises(tabae.ModelFileError, match="not a zip"):
         tabae.load(tmp_path / "junk.tabae")
-
-    def rewrite(target, edit_meta=None, edit_array=None):
-        with zipfile.ZipFile(path) as src, zipfile.ZipFile(target, "w") as dst:
-            for item in src.namelist():
-                data = src.read(item)
-                if item == "model.json" and edit_meta:
-                    data = json.dumps(edit_meta(json.loads(data))).encode()
-                if item.startswith("arrays/net/head.bias") and edit_array:
-                    data = data[:-4] + b"\x00\x00\x80\x7f"
-                dst.writestr(item, data)
-
-    rewrite(tmp_path / "tampered.tabae", edit_array=True)
-    with pytest.raises(tabae.ModelFileError, match="does not match its checksum"):
-        tabae.load(tmp_path / "tampered.tabae")
-    rewrite(tmp_path / "future.tabae", edit_meta=lambda m: {**m, "format_version": 99, "tabae_version": "9.0"})
-    with pytest.raises(tabae.ModelFileError, match="format 99 by tabae 9.0"):
-        tabae.load(tmp_path / "future.tabae")
     with pytest.raises(tabae.ModelFileError, match="no model file"):
         tabae.load(tmp_path / "absent.tabae")
+
+    def reseal(target, edit_meta):
+        """A file of another tabae version: edited metadata, sealed again."""
+        buf = io.BytesIO()
+        with zipfile.ZipFile(path) as src, zipfile.ZipFile(buf, "w") as dst:
+            for item in src.namelist():
+                data = src.read(item)
+                if item == "model.json":
+                    data = json.dumps(edit_meta(json.loads(data))).encode()
+                dst.writestr(item, data)
+            dst.comment = b"tabae-sha256:" + b"0" * 64
+        body = buf.getvalue()[:-64]
+        target.write_bytes(body + hashlib.sha256(body).hexdigest().encode())
+
+    reseal(tmp_path / "future.tabae", lambda m: {**m, "format_version": 99, "tabae_version": "9.0"})
+    with pytest.raises(tabae.ModelFileError, match="format 99 by tabae 9.0"):
+        tabae.load(tmp_path / "future.tabae")
+    reseal(tmp_path / "foreign.tabae", lambda m: {**m, "class": "Pickled"})
+    with pytest.raises(tabae.ModelFileError, match="unknown model class"):
+        tabae.load(tmp_path / "foreign.tabae")
+
+
+def test_every_byte_flip_is_refused(tmp_path):
+    """Any corruption or edit of a model file, anywhere in it, gives ModelFileError."""
+    df = pd.DataFrame({"a": np.arange(30.0), "b": ["x", "y", "z"] * 10})
+    path = tmp_path / "small.tabae"
+    tabae.Autoencoder(hidden_dims=(2,), latent_dim=1, epochs=1, verbose=False, random_state=0).fit(df).save(path)
+    data = path.read_bytes()
+    flipped = tmp_path / "flipped.tabae"
+    for i in range(len(data)):
+        flipped.write_bytes(data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :])
+        with pytest.raises(tabae.ModelFileError):
+            tabae.load(flipped)
+    tabae.load(path)  # the original still loads
+
+
+def test_save_checks_the_folder(mixed, tmp_path):
+    model = tabae.Autoencoder(random_state=0, **{**FAST, "epochs": 1}).fit(mixed)
+    with pytest.raises(tabae.TabaeError, match="does not exist"):
+        model.save(tmp_path / "missing" / "m.tabae")
 
 
 @pytest.mark.parametrize("cls", [tabae.Autoencoder, tabae.DenoisingAE, tabae.TabularVAE])

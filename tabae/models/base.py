@@ -31,6 +31,7 @@ from tabae.nn.network import NetConfig, TabularNet
 from tabae.nn.training import auto_epochs, resolve_device, train_network
 from tabae.params import check_params
 from tabae.seeding import seed_from, seeded
+from tabae.threads import torch_threads
 
 __all__ = ["BaseAutoencoder", "MIN_ROWS"]
 
@@ -67,6 +68,10 @@ class BaseAutoencoder(TableMethods, ClassNamePrefixFeaturesOutMixin, Transformer
         raises (e.g. Optuna's ``TrialPruned``) stops the fit. Returns ``self``.
         """
         self.validate_params()
+        with torch_threads(self.n_jobs):
+            return self._fit(X, on_epoch)
+
+    def _fit(self, X, on_epoch) -> "BaseAutoencoder":
         df, frame_input = to_frame(X)
         if len(df) < MIN_ROWS:
             raise SchemaError(
@@ -348,6 +353,15 @@ class BaseAutoencoder(TableMethods, ClassNamePrefixFeaturesOutMixin, Transformer
             seen = sample_mask(mask_logits, self.missing_rates_, generator)[:, j] if draw_missing else True
             known[:, j] = torch.where(todo, seen, known[:, j])
         return filled, known
+
+    def transform(self, X):
+        """:meth:`encode` for scikit-learn pipelines: latent features ``(n, latent_dim)``.
+
+        Defined here (not beside ``encode``) so that scikit-learn's ``set_output`` wraps
+        it: ``set_output(transform="pandas")`` gives a frame with columns named by
+        ``get_feature_names_out`` and the input's index.
+        """
+        return self.encode(X)
 
     def sample(self, n: int, random_state=None, conditions=None):
         """Generate rows (only :class:`TabularVAE` is a generative model)."""

@@ -51,6 +51,7 @@ COMMON_CONSTRAINTS = {
     "numeric_encoding": [Options("quantile", "standard", "mode")],
     "numeric_loss": [Options("gaussian", "mse")],
     "kinds": [NoneValue(), Predicate(_kinds, f"a dict of column name -> one of {KINDS}")],
+    "n_jobs": [NoneValue(), Options("auto", -1), Interval(int, 1, None)],
     "device": [Predicate(_device, "one of 'auto', 'cpu', 'cuda' or 'cuda:N'")],
     "random_state": _SEED,
     "verbose": [Boolean()],

@@ -48,6 +48,12 @@ _COMMON_DOC = """
         Gaussian NLL with a learned per-cell scale, or plain squared error.
     kinds : dict, optional
         Column kind overrides, e.g. ``{"zip": "categorical"}``.
+    n_jobs : int, "auto" or None, default=None
+        Threads torch may use while this model works (fit, scores, imputations):
+        None is one (scikit-learn's meaning), -1 every usable core, "auto" the cores
+        free now. One thread never fights other processes and keeps fits
+        reproducible; training results depend on the thread count, so pin it when
+        you need bit-identical refits (see :mod:`tabae.threads`).
     device : {"auto", "cpu", "cuda"}, default="auto"
     random_state : int, optional
         Same seed, same data, same machine -> the same model.
@@ -111,7 +117,7 @@ class Autoencoder(BaseAutoencoder):
         self, *, latent_dim=16, hidden_dims=(256, 256), epochs="auto", batch_size=512,
         learning_rate=1e-3, lr_schedule="constant", weight_decay=1e-5, dropout=0.0, validation_fraction=0.1, patience=20,
         numeric_encoding="quantile", numeric_loss="gaussian", mask_rate=0.0, sparsity=0.0,
-        contractive=0.0, gaussian_blend=False, neighbour_blend=0, kinds=None, device="auto",
+        contractive=0.0, gaussian_blend=False, neighbour_blend=0, kinds=None, n_jobs=None, device="auto",
         random_state=None, verbose=True,
     ):
         _store_params(self, locals())
@@ -163,7 +169,7 @@ class DenoisingAE(BaseAutoencoder):
         self, *, latent_dim=16, hidden_dims=(256, 256), epochs="auto", batch_size=512,
         learning_rate=1e-3, lr_schedule="constant", weight_decay=1e-5, dropout=0.0, validation_fraction=0.1, patience=20,
         numeric_encoding="quantile", numeric_loss="gaussian", mask_rate=0.3, swap_rate=0.1,
-        gaussian_blend=False, neighbour_blend=0, kinds=None, device="auto", random_state=None,
+        gaussian_blend=False, neighbour_blend=0, kinds=None, n_jobs=None, device="auto", random_state=None,
         verbose=True,
     ):
         _store_params(self, locals())
@@ -234,7 +240,7 @@ class TabularVAE(BaseAutoencoder):
         learning_rate=2e-3, lr_schedule="constant", weight_decay=1e-5, dropout=0.0, validation_fraction=0.1, patience=20,
         numeric_encoding="quantile", numeric_loss="gaussian", mask_rate=0.0, beta=0.5,
         kl_warmup=10, free_bits=0.0, prior="gmm", prior_components=10, autoregressive=True,
-        kinds=None, device="auto", random_state=None, verbose=True,
+        kinds=None, n_jobs=None, device="auto", random_state=None, verbose=True,
     ):
         _store_params(self, locals())
 

@@ -1,0 +1,3 @@
+"""tabae's version (one place; pyproject.toml carries the same string)."""
+
+VERSION = "0.2.0"
