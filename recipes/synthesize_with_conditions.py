@@ -4,7 +4,7 @@ Run: .venv/bin/python recipes/synthesize_with_conditions.py
 """
 
 import tabae
-from tabae.evaluate import evaluate
+from tabae.metrics import evaluate
 
 df = tabae.datasets.load_adult()
 train, holdout = df.iloc[:26000], df.iloc[26000:]

@@ -4,15 +4,15 @@ One fitted model of a mixed-type table with holes serves imputation, synthesis,
 outlier scores and latent features.
 """
 
-from tabae._version import __version__
-from tabae import datasets, evaluate
+from tabae import datasets, metrics
 from tabae.encoding import TableEncoder
 from tabae.exceptions import ModelFileError, NotFittedError, SchemaError, TabaeError, TabaeWarning
 from tabae.impute import AEImputer, PooledEstimate, pool
-from tabae.models import Autoencoder, DenoisingAE, TabularVAE
+from tabae.metrics import SyntheticReport, evaluate
+from tabae.models import Autoencoder, DenoisingAE, TabularVAE, load
 from tabae.outliers import AEOutlierDetector
-from tabae.persistence import load
 from tabae.schema import ColumnSpec, TableSchema
+from tabae.version import VERSION as __version__
 
 __all__ = [
     "__version__",
@@ -33,5 +33,7 @@ __all__ = [
     "PooledEstimate",
     "load",
     "datasets",
+    "metrics",
     "evaluate",
+    "SyntheticReport",
 ]

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 import tabae
-from tabae.evaluate import column_shapes
+from tabae.metrics import column_shapes
 from tests.conftest import FAST
 
 

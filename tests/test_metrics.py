@@ -1,22 +1,28 @@
-"""Tests for tabae.evaluate: each score behaves as its definition says on known cases."""
+"""Tests for tabae.metrics: each score behaves as its definition says on known cases."""
 
+import ast
+import importlib.util
 import sys
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from tabae.evaluate import (
+import tabae
+from tabae.exceptions import TabaeError, TabaeWarning
+from tabae.metrics import (
     SyntheticReport,
     c2st,
     column_shapes,
     evaluate,
+    logistic_detection,
     ml_efficacy,
     pair_trends,
     privacy,
 )
-from tabae.exceptions import TabaeError, TabaeWarning
 
 
 @pytest.fixture(autouse=True)
@@ -172,18 +178,18 @@ def test_max_rows_subsamples():
     assert len(report._real) == len(report._synthetic) == 100
 
 
-def test_metadata_overrides_kinds():
+def test_kinds_override_dtypes():
     df = make_table()
-    shapes = column_shapes(df, df, metadata={"n": "categorical", "b": "numerical"})
+    shapes = column_shapes(df, df, kinds={"n": "categorical", "b": "numeric"})
     assert shapes.set_index("column").loc[["n", "b"], "metric"].tolist() == [
         "TVComplement", "KSComplement",
     ]
     sdmetrics_style = {"columns": {"n": {"sdtype": "categorical"}}}
-    assert column_shapes(df, df, metadata=sdmetrics_style).loc[2, "metric"] == "TVComplement"
-    with pytest.raises(TabaeError, match="metadata"):
-        column_shapes(df, df, metadata={"n": "text"})
-    with pytest.raises(TabaeError, match="metadata"):
-        column_shapes(df, df, metadata={"nope": "numerical"})
+    assert column_shapes(df, df, kinds=sdmetrics_style).loc[2, "metric"] == "TVComplement"
+    with pytest.raises(TabaeError, match="kinds"):
+        column_shapes(df, df, kinds={"n": "text"})
+    with pytest.raises(TabaeError, match="kinds"):
+        column_shapes(df, df, kinds={"nope": "numeric"})
 
 
 @pytest.mark.parametrize(
@@ -229,3 +235,118 @@ def test_ml_efficacy_warns_about_unknown_target_values():
     train.loc[:9, "c"] = "mid"
     with pytest.warns(TabaeWarning, match="neither 'hi' nor 'lo'"):
         assert ml_efficacy(train, make_table(seed=1), "c") > 0.9
+
+
+# ----------------------------------------------------------------- logistic detection
+
+
+def test_logistic_detection_of_alike_tables_is_near_one():
+    assert logistic_detection(make_table(seed=0), make_table(seed=0)) > 0.9
+    assert logistic_detection(make_table(seed=0), make_table(seed=1)) > 0.85
+
+
+def test_logistic_detection_of_shifted_table_is_near_zero():
+    shifted = make_table(seed=1).assign(y=lambda d: d.y + 3)
+    assert logistic_detection(make_table(seed=0), shifted) < 0.05
+
+
+def test_logistic_detection_sees_missing_cells_and_category_shares():
+    real = make_table(seed=0)
+    more_holes = make_table(seed=1)
+    more_holes.loc[np.random.default_rng(2).random(len(more_holes)) < 0.6, "x"] = np.nan
+    assert logistic_detection(real, more_holes) < 0.6  # only the missing indicator tells
+    # A category 10% "a" in one table and 90% in the other: the best AUC is
+    # 0.5 + 0.8 / 2 = 0.9, a score of 0.2.
+    other_shares = make_table(seed=1).assign(k=np.where(np.arange(1000) % 10 == 0, "a", "b"))
+    real = real.assign(k=np.where(np.arange(1000) % 10 != 0, "a", "b"))
+    assert 0.1 < logistic_detection(real, other_shares) < 0.3
+
+
+def test_logistic_detection_handles_holes_everywhere_and_all_kinds():
+    real, synthetic = make_table(300, seed=0), make_table(300, seed=1)
+    for df in (real, synthetic):
+        df["b"], df["n"] = df["b"].astype("boolean"), df["n"].astype("Int64")
+        df.loc[::7, ["t", "b", "n"]] = None
+    synthetic.loc[0, "y"] = np.inf  # counted as missing, as in SDMetrics
+    score = logistic_detection(real, synthetic, n_rows=200, n_splits=3, random_state=1)
+    assert 0.0 <= score <= 1.0
+    assert score == logistic_detection(real, synthetic, n_rows=200, n_splits=3, random_state=1)
+
+
+def test_logistic_detection_misses_what_only_trees_see():
+    # Shuffling keeps every marginal: a linear model cannot tell, the trees can.
+    df = make_table(2000)
+    shuffled = shuffle_columns(df)
+    assert logistic_detection(df, shuffled) > 0.8
+    assert c2st(df, shuffled) < 0.5
+
+
+def test_evaluate_draws_logistic_detection_after_the_other_scores():
+    df = make_table(400)
+    real, synthetic = df[:200], df[200:]
+    report = evaluate(real, synthetic, random_state=3)
+    # Tables this small are not subsampled: c2st takes the generator's first
+    # draws, exactly as on its own, and logistic detection the ones after.
+    assert report.c2st == c2st(real, synthetic, random_state=3)
+    rng = np.random.default_rng(3)
+    rng.integers(2**31 - 1), rng.integers(2**31 - 1)  # c2st's two seeds
+    assert report.logistic_detection == logistic_detection(real, synthetic, random_state=rng)
+    assert report.summary().loc["logistic detection", "reference"] == 1.0
+
+
+# -------------------------------------------------------------------- vocabulary
+
+
+def test_kinds_take_tabae_and_sdmetrics_words():
+    df = make_table()
+    words = {"x": "integer", "n": "ordinal", "b": "boolean", "t": "datetime", "c": "categorical", "y": "numerical"}
+    metrics = column_shapes(df, df, kinds=words).set_index("column")["metric"].to_dict()
+    assert metrics == {
+        "x": "KSComplement", "y": "KSComplement", "n": "TVComplement",
+        "c": "TVComplement", "b": "TVComplement", "t": "KSComplement",
+    }
+    trends = pair_trends(df, df, kinds={"columns": {"x": {"sdtype": "categorical"}}})
+    assert trends.set_index(["column_1", "column_2"]).loc[("x", "y"), "metric"] == "ContingencySimilarity"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda df: column_shapes(df, df, metadata={"n": "categorical"}),
+        lambda df: pair_trends(df, df, metadata={"n": "categorical"}),
+        lambda df: c2st(df, df, metadata={"n": "categorical"}),
+        lambda df: logistic_detection(df, df, metadata={"n": "categorical"}),
+        lambda df: ml_efficacy(df, df, "c", metadata={"n": "categorical"}),
+        lambda df: privacy(df, df, df, metadata={"n": "categorical"}),
+        lambda df: evaluate(df, df, metadata={"n": "categorical"}),
+    ],
+)
+def test_old_metadata_keyword_says_to_use_kinds(call):
+    with pytest.raises(TabaeError, match="kinds="):
+        call(make_table(200))
+
+
+def test_top_level_evaluate_is_the_function():
+    assert tabae.evaluate is evaluate
+    assert tabae.SyntheticReport is SyntheticReport
+    assert tabae.metrics.logistic_detection is logistic_detection
+    assert importlib.util.find_spec("tabae.evaluate") is None  # no module shadows it
+
+
+def test_warnings_point_at_the_caller():
+    train = make_table(seed=0).assign(c="hi")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ml_efficacy(train, make_table(seed=1), "c")
+        evaluate(train, train, holdout=make_table(seed=1), target="c")
+    # One from ml_efficacy, two from evaluate (its reference fit has one class too).
+    assert [w.filename for w in caught if issubclass(w.category, TabaeWarning)] == [__file__] * 3
+
+
+def test_metric_modules_import_no_private_names():
+    package = Path(tabae.metrics.__file__).parent
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{path.name} imports {private} from {node.module}"
