@@ -8,7 +8,8 @@ surfacing as a torch shape error three layers down.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import json
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -16,8 +17,9 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from tabae.exceptions import SchemaError
+from tabae.jsonvalues import PLAIN_TYPES, from_json_value, round_trips, to_builtin, to_json_value
 
-__all__ = ["KINDS", "ColumnSpec", "TableSchema"]
+__all__ = ["KINDS", "ColumnSpec", "TableSchema", "as_list", "check_frame", "as_frame"]
 
 #: The column kinds tabae models. Each maps to an encoder and an output head.
 KINDS = ("numeric", "integer", "categorical", "boolean", "datetime")
@@ -39,6 +41,10 @@ class ColumnSpec:
         For a pandas ``category`` dtype, its categories (to rebuild the dtype exactly).
     ordered : bool
         For a pandas ``category`` dtype, whether it is ordered.
+    categories_dtype : str or None
+        For a pandas ``category`` dtype, the dtype of its categories: a categorical dtype
+        equals another only if its categories have the same dtype (``int8``, or
+        ``datetime64[s]`` rather than ``[ns]``), which the values alone do not say.
     """
 
     name: str
@@ -46,12 +52,31 @@ class ColumnSpec:
     dtype: str
     categories: tuple | None = None
     ordered: bool = False
+    categories_dtype: str | None = None
 
     def pandas_dtype(self):
         """The pandas dtype to give this column's values back in."""
         if self.dtype == "category":
-            return pd.CategoricalDtype(list(self.categories or ()), ordered=self.ordered)
+            cats = list(self.categories or ())
+            if self.categories_dtype is not None:
+                cats = pd.Index(cats, dtype=ptypes.pandas_dtype(self.categories_dtype))
+            return pd.CategoricalDtype(cats, ordered=self.ordered)
         return ptypes.pandas_dtype(self.dtype)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON; categories that JSON lacks (Timestamps, dates...) are tagged."""
+        cats = None if self.categories is None else [to_json_value(c) for c in self.categories]
+        return {"name": self.name, "kind": self.kind, "dtype": self.dtype, "categories": cats,
+                "ordered": self.ordered, "categories_dtype": self.categories_dtype}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ColumnSpec":
+        cats = data.get("categories")
+        return cls(
+            data["name"], data["kind"], data["dtype"],
+            None if cats is None else tuple(from_json_value(c) for c in cats),
+            bool(data.get("ordered", False)), data.get("categories_dtype"),
+        )
 
 
 @dataclass(frozen=True)
@@ -75,6 +100,8 @@ class TableSchema:
     def infer(cls, df: pd.DataFrame, kinds: Mapping[str, str] | None = None) -> "TableSchema":
         """Infer a schema from ``df``'s dtypes; ``kinds`` overrides the kind of named columns."""
         check_frame(df, "df")
+        if df.shape[1] == 0:
+            raise SchemaError("the frame has no columns; tabae needs at least one column to model")
         if len(df) == 0:
             raise SchemaError("the frame has no rows; tabae needs at least one row to fit")
         kinds = dict(kinds or {})
@@ -97,11 +124,14 @@ class TableSchema:
                 raise SchemaError(f"column {name!r}: unknown kind {kind!r}; choose one of {KINDS}")
             _check_kind_fits(series, kind)
             dtype = series.dtype
-            cats, ordered = None, False
+            cats, ordered, cats_dtype = None, False, None
             if isinstance(dtype, pd.CategoricalDtype):
-                cats, ordered = tuple(_to_builtin(c) for c in dtype.categories), bool(dtype.ordered)
-            specs.append(ColumnSpec(str(name), kind, str(dtype), cats, ordered))
-        return cls(tuple(specs))
+                cats, ordered = tuple(to_builtin(c) for c in dtype.categories), bool(dtype.ordered)
+                cats_dtype = str(dtype.categories.dtype)
+            specs.append(ColumnSpec(str(name), kind, str(dtype), cats, ordered, cats_dtype))
+        schema = cls(tuple(specs))
+        schema.check_serialisable(df)
+        return schema
 
     # ------------------------------------------------------------------ access
     @property
@@ -147,20 +177,61 @@ class TableSchema:
 
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
-        return {"columns": [asdict(c) for c in self.columns]}
+        """Plain JSON (see :func:`to_json_value` for categories that JSON lacks)."""
+        return {"columns": [c.to_dict() for c in self.columns]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "TableSchema":
-        specs = []
-        for c in data["columns"]:
-            cats = c.get("categories")
-            specs.append(
-                ColumnSpec(
-                    c["name"], c["kind"], c["dtype"], tuple(cats) if cats is not None else None,
-                    bool(c.get("ordered", False)),
+        return cls(tuple(ColumnSpec.from_dict(c) for c in data["columns"]))
+
+    def check_serialisable(self, df: pd.DataFrame | None = None) -> None:
+        """Refuse, before any training, what a model file could not hold.
+
+        A model file stores the schema and the categories seen at fit as JSON; a value
+        that :func:`tabae.jsonvalues.to_json_value` cannot write would otherwise fail in
+        ``save()`` after all the training. :meth:`infer` calls this with its frame, so
+        that the values of categorical columns (which the encoders keep) are checked too.
+
+        Raises
+        ------
+        SchemaError
+            Naming the column and the value that cannot be saved.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from tabae import SchemaError, TableSchema
+        >>> df = pd.DataFrame({"when": pd.Categorical(pd.to_datetime(["2024-01-01", "2024-02-01"]))})
+        >>> TableSchema.infer(df).check_serialisable(df)  # Timestamps are tagged: fine
+        >>> try:
+        ...     TableSchema.infer(pd.DataFrame({"raw": [b"a", b"b"]}), kinds={"raw": "categorical"})
+        ... except SchemaError as err:
+        ...     print(str(err)[:60])
+        column 'raw': the value b'a' (bytes) cannot be stored in a m
+        """
+        for spec in self.columns:
+            try:
+                spec.pandas_dtype()
+                ok = ColumnSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+                ok = ok and all(round_trips(c) for c in spec.categories or ())
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise SchemaError(
+                    f"column {spec.name!r}: its dtype {spec.dtype} cannot be stored in a model file "
+                    f"(categories {list(spec.categories or ())[:3]!r}); convert it, e.g. df[{spec.name!r}].astype(str)"
                 )
-            )
-        return cls(tuple(specs))
+            if df is None or spec.kind != "categorical" or spec.categories is not None:
+                continue
+            series = df[spec.name]
+            if ptypes.is_numeric_dtype(series.dtype) or ptypes.is_string_dtype(series.dtype) and series.dtype != object:
+                continue  # numbers and strings are JSON as they are
+            for value in pd.unique(series.dropna()):
+                if type(value) not in PLAIN_TYPES and not round_trips(value):
+                    raise SchemaError(
+                        f"column {spec.name!r}: the value {value!r} ({type(value).__name__}) cannot be stored "
+                        f"in a model file; convert the column, e.g. df[{spec.name!r}].astype(str)"
+                    )
 
 
 # ---------------------------------------------------------------------- helpers
@@ -259,10 +330,6 @@ def _check_kind_fits(series: pd.Series, kind: str, fitted: bool = False) -> None
             )
 
 
-def _to_builtin(value: Any) -> Any:
-    """numpy scalars -> Python scalars, so that specs serialise to JSON."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def as_list(values: Iterable[Any]) -> list[Any]:
-    return [_to_builtin(v) for v in values]
+    """The values as a list of Python scalars (numpy scalars unwrapped)."""
+    return [to_builtin(v) for v in values]

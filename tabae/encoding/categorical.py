@@ -12,13 +12,15 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from tabae.encoding.base import ColumnEncoder
 from tabae.exceptions import TabaeWarning
+from tabae.jsonvalues import from_json_value, to_json_value
 from tabae.schema import as_list
 
 __all__ = ["OneHotEncoder", "BooleanEncoder"]
 
 
-class OneHotEncoder:
+class OneHotEncoder(ColumnEncoder):
     """One slot per kept category plus one shared slot for rare and unseen ones.
 
     Parameters
@@ -27,20 +29,33 @@ class OneHotEncoder:
         Categories rarer than this share of observed rows are grouped into the shared slot.
     max_categories : int
         At most this many categories get a slot of their own (the most frequent ones).
+    column : str
+        The column's name, for the warning about unseen categories.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from tabae.encoding import OneHotEncoder
+    >>> enc = OneHotEncoder(min_frequency=0.2, column="pet").fit(pd.Series(["cat"] * 5 + ["dog"] * 4 + ["emu"]))
+    >>> enc.feature_names("pet"), enc.known_values()
+    (['pet=cat', 'pet=dog', 'pet=<other>'], ['cat', 'dog', 'emu'])
+    >>> enc.inverse(enc.transform(pd.Series(["dog", "emu"]))).tolist()
+    ['dog', 'emu']
     """
 
     name = "onehot"
 
-    def __init__(self, min_frequency: float = 0.001, max_categories: int = 200):
+    def __init__(self, min_frequency: float = 0.001, max_categories: int = 200, column: str = ""):
         self.min_frequency = min_frequency
         self.max_categories = max_categories
+        self.column_ = column
 
     @property
     def parts(self):
         return (("cat", len(self.kept_) + 1),)
 
-    def fit(self, values: pd.Series, column: str = "") -> "OneHotEncoder":
-        counts = values.value_counts(sort=True)
+    def _fit(self, values) -> None:
+        counts = pd.Series(values).value_counts(sort=True)
         n = counts.sum()
         frequent = counts[(counts / n >= self.min_frequency)].iloc[: self.max_categories]
         rare = counts.drop(frequent.index)
@@ -50,16 +65,15 @@ class OneHotEncoder:
         self.kept_ = as_list(frequent.index)
         self.rare_ = as_list(rare.index)
         self.rare_p_ = (rare / rare.sum()).to_numpy().tolist() if len(rare) else []
-        self.column_ = column
         self._build_lookup()
-        return self
 
     def _build_lookup(self) -> None:
         self._kept_index = pd.Index(self.kept_, dtype=object)
         self._known = set(self.kept_) | set(self.rare_)
 
-    def codes(self, values: pd.Series) -> np.ndarray:
+    def codes(self, values) -> np.ndarray:
         """Slot of each (observed) value; rare and unseen values get the shared last slot."""
+        values = pd.Series(values)
         codes = self._kept_index.get_indexer(pd.Index(values.astype(object), dtype=object))
         unseen = codes < 0
         if unseen.any():
@@ -70,18 +84,18 @@ class OneHotEncoder:
                     f"(e.g. {novel[:3]!r}) were mapped to the shared 'other' slot; "
                     "refit the model if they matter",
                     TabaeWarning,
-                    stacklevel=4,
+                    stacklevel=5,
                 )
             codes[unseen] = len(self.kept_)
         return codes
 
-    def transform(self, values: pd.Series) -> np.ndarray:
+    def _transform(self, values) -> np.ndarray:
         codes = self.codes(values)
         out = np.zeros((len(codes), len(self.kept_) + 1), np.float32)
         out[np.arange(len(codes)), codes] = 1.0
         return out
 
-    def inverse(self, block: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    def _inverse(self, block: np.ndarray, uniforms: np.ndarray | None = None) -> np.ndarray:
         codes = block.argmax(axis=1)
         slots = np.empty(len(self.kept_) + 1, dtype=object)
         slots[: len(self.kept_)] = self.kept_
@@ -89,36 +103,61 @@ class OneHotEncoder:
         slots[-1] = pool[0]
         values = slots[codes]
         other = codes == len(self.kept_)
-        if rng is not None and other.any() and self.rare_:
-            # When sampling, spread the shared slot over the rare categories by frequency.
-            picks = rng.choice(len(self.rare_), size=int(other.sum()), p=self.rare_p_)
+        if uniforms is not None and other.any() and self.rare_:
+            # When sampling, spread the shared slot over the rare categories by frequency
+            # (inverse CDF of each row's own uniform number).
+            cdf = np.cumsum(self.rare_p_)
+            picks = np.minimum(np.searchsorted(cdf, np.asarray(uniforms)[other] * cdf[-1]), len(self.rare_) - 1)
             values[other] = np.asarray(self.rare_, dtype=object)[picks]
         return values
 
+    def known_values(self) -> list:
+        return list(self.kept_) + list(self.rare_)
+
+    def feature_names(self, column: str) -> list[str]:
+        return [f"{column}={v}" for v in self.kept_] + [f"{column}=<other>"]
+
     def get_state(self) -> dict:
-        return {"kept": self.kept_, "rare": self.rare_, "rare_p": self.rare_p_, "column": self.column_}
+        # Categories JSON lacks (Timestamps, dates, Decimals...) are tagged, see tabae.jsonvalues.
+        return {
+            "kept": [to_json_value(v) for v in self.kept_], "rare": [to_json_value(v) for v in self.rare_],
+            "rare_p": self.rare_p_, "column": self.column_,
+        }
 
     def set_state(self, state: dict) -> "OneHotEncoder":
-        self.kept_, self.rare_, self.rare_p_ = state["kept"], state["rare"], state["rare_p"]
-        self.column_ = state["column"]
+        self.kept_ = [from_json_value(v) for v in state["kept"]]
+        self.rare_ = [from_json_value(v) for v in state["rare"]]
+        self.rare_p_, self.column_ = state["rare_p"], state["column"]
         self._build_lookup()
         return self
 
 
-class BooleanEncoder:
-    """A single 0/1 unit modelled as a Bernoulli."""
+class BooleanEncoder(ColumnEncoder):
+    """A single 0/1 unit modelled as a Bernoulli.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tabae.encoding import BooleanEncoder
+    >>> enc = BooleanEncoder().fit(np.array([True, False]))
+    >>> enc.point(np.array([[0.8], [0.3]])).tolist(), enc.known_values()
+    ([True, False], [False, True])
+    """
 
     parts = (("bin", 1),)
     name = "boolean"
 
-    def fit(self, values: pd.Series, column: str = "") -> "BooleanEncoder":
-        return self
+    def _fit(self, values) -> None:
+        pass
 
-    def transform(self, values: pd.Series) -> np.ndarray:
-        return values.to_numpy(dtype=np.float32)[:, None]
+    def _transform(self, values) -> np.ndarray:
+        return pd.Series(values).astype(bool).to_numpy(dtype=np.float32)[:, None]
 
-    def inverse(self, block: np.ndarray, rng=None) -> np.ndarray:
+    def _inverse(self, block: np.ndarray, uniforms=None) -> np.ndarray:
         return block[:, 0] >= 0.5
+
+    def known_values(self) -> list:
+        return [False, True]
 
     def get_state(self) -> dict:
         return {}

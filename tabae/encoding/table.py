@@ -4,6 +4,10 @@ Layout: each column owns a contiguous block of the matrix made of one or more *s
 a span is a Gaussian unit (``"gauss"``), a softmax group (``"cat"``) or a Bernoulli unit
 (``"bin"``). The models build one output head per span kind and vectorise their losses
 over the spans, so this layout is computed once, here, at fit.
+
+The table encoder picks a :class:`~tabae.encoding.base.ColumnEncoder` per column from
+its kind and otherwise only loops over them: what a column means (its bounds, values,
+point estimate, Jacobian) is the column encoder's business.
 """
 
 from __future__ import annotations
@@ -14,14 +18,14 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from tabae.encoding.base import ColumnEncoder
 from tabae.encoding.categorical import BooleanEncoder, OneHotEncoder
-from tabae.encoding.numeric import NUMERIC_ENCODERS, ModeSpecificEncoder, QuantileNormalEncoder
+from tabae.encoding.dates import DatetimeEncoder
+from tabae.encoding.numeric import NUMERIC_ENCODERS, ModeSpecificEncoder, QuantileNormalEncoder, claimed_decimals
 from tabae.exceptions import NotFittedError, SchemaError
 from tabae.schema import ColumnSpec, TableSchema
 
 __all__ = ["Span", "TableEncoder"]
-
-_NS_PER_S = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -96,57 +100,48 @@ class TableEncoder:
             )
         self.schema_ = TableSchema.infer(df, self.kinds)
         self.encoders_ = []
-        self.datetime_ = {}
         self.decimals_ = {}
         for spec in self.schema_:
             series = df[spec.name]
             observed = series[series.notna()]
             encoder = self._new_encoder(spec)
-            if spec.kind == "datetime":
-                ns = _datetime_ns(observed)
-                origin = int(ns.min())
-                step = _resolution_s(ns)
-                self.datetime_[spec.name] = {"origin_ns": origin, "resolution_s": step}
-                encoder.fit((ns - origin) / _NS_PER_S)
-            elif spec.kind in ("numeric", "integer"):
-                values = observed.to_numpy(dtype=np.float64)
-                encoder.fit(values)
-                decimals = 0 if spec.kind == "integer" else _decimals(values)
-                if decimals is not None and spec.kind != "integer":
-                    # Claim the precision only if the float32 model space really carries
-                    # it for this column (a wide range with many decimals may not).
-                    back = np.round(encoder.inverse(encoder.transform(values).astype(np.float32)), decimals)
-                    if not np.array_equal(back, values):
-                        decimals = None
-                self.decimals_[spec.name] = decimals
-            else:
-                encoder.fit(observed, column=spec.name)
+            try:
+                encoder.fit(observed)
+            except SchemaError as err:
+                raise SchemaError(f"column {spec.name!r}: {err}") from None
+            if spec.kind in ("numeric", "integer"):
+                self.decimals_[spec.name] = 0 if spec.kind == "integer" else claimed_decimals(encoder, observed)
             self.encoders_.append(encoder)
         self.missing_rates_ = df.isna().mean().to_numpy().tolist()
         self._build_layout()
         return self
 
-    def _new_encoder(self, spec: ColumnSpec):
+    def _new_encoder(self, spec: ColumnSpec) -> ColumnEncoder:
         if spec.kind == "categorical":
-            return OneHotEncoder(self.min_frequency, self.max_categories)
+            return OneHotEncoder(self.min_frequency, self.max_categories, column=spec.name)
         if spec.kind == "boolean":
             return BooleanEncoder()
         if self.numeric == "mode":
-            return ModeSpecificEncoder(self.max_modes, random_state=self.random_state)
-        if self.numeric == "quantile":
-            return QuantileNormalEncoder(self.n_quantiles)
-        return NUMERIC_ENCODERS[self.numeric]()
+            numeric = ModeSpecificEncoder(self.max_modes, random_state=self.random_state)
+        elif self.numeric == "quantile":
+            numeric = QuantileNormalEncoder(self.n_quantiles)
+        else:
+            numeric = NUMERIC_ENCODERS[self.numeric]()
+        return DatetimeEncoder(numeric) if spec.kind == "datetime" else numeric
 
     def _build_layout(self) -> None:
-        spans, slices, start = [], [], 0
+        spans, slices, gauss, start, n_gauss = [], [], [], 0, 0
         for j, encoder in enumerate(self.encoders_):
-            first = start
+            first, first_gauss = start, n_gauss
             for kind, width in encoder.parts:
                 spans.append(Span(j, kind, start, width))
                 start += width
+                n_gauss += kind == "gauss"
             slices.append((first, start))
+            gauss.append((first_gauss, n_gauss))
         self.spans_ = spans
         self.column_slices_ = slices
+        self.column_gauss_ = gauss  # per column: its Gaussian units' range in span order
         self.n_features_ = start
 
     # ------------------------------------------------------------------ encode
@@ -157,41 +152,28 @@ class TableEncoder:
         """
         self._check_fitted()
         df = self.schema_.validate(df)
-        n = len(df)
-        X = np.zeros((n, self.n_features_), np.float32)
+        X = np.zeros((len(df), self.n_features_), np.float32)
         M = df.notna().to_numpy(copy=True)
-        for j, (spec, encoder) in enumerate(zip(self.schema_, self.encoders_)):
+        for j, (spec, encoder) in enumerate(zip(self.schema_, self.encoders_, strict=True)):
             observed = M[:, j]
             if not observed.any():
                 continue
-            values = df[spec.name][observed]
             start, end = self.column_slices_[j]
-            X[observed, start:end] = encoder.transform(self._prepare(spec, values))
+            X[observed, start:end] = encoder.transform(df[spec.name][observed])
         return X, M
 
     def log_jacobian(self, df: pd.DataFrame) -> np.ndarray:
-        """Per-cell ``log |d encoded / d value|`` ``(n, n_columns)`` of the quantile-mapped
-        numeric columns (0 elsewhere and in missing cells): the term that turns a
+        """Per-cell ``log |d encoded / d value|`` ``(n, n_columns)`` (0 in missing cells and
+        where the column encoder has no density to convert): the term that turns a
         likelihood of encoded values into one of the values themselves."""
         self._check_fitted()
         df = self.schema_.validate(df)
         out = np.zeros((len(df), self.n_columns_))
-        for j, (spec, encoder) in enumerate(zip(self.schema_, self.encoders_)):
-            if not hasattr(encoder, "log_jacobian") or spec.kind == "datetime":
-                continue
+        for j, (spec, encoder) in enumerate(zip(self.schema_, self.encoders_, strict=True)):
             observed = df[spec.name].notna().to_numpy()
-            out[observed, j] = encoder.log_jacobian(self._prepare(spec, df[spec.name][observed]))
+            if observed.any():
+                out[observed, j] = encoder.log_jacobian(df[spec.name][observed])
         return out
-
-    def _prepare(self, spec: ColumnSpec, values: pd.Series):
-        if spec.kind in ("numeric", "integer"):
-            return values.to_numpy(dtype=np.float64)
-        if spec.kind == "datetime":
-            info = self.datetime_[spec.name]
-            return (_datetime_ns(values) - info["origin_ns"]) / _NS_PER_S
-        if spec.kind == "boolean":
-            return values.astype(bool)
-        return values
 
     # ------------------------------------------------------------------ decode
     def inverse_transform(
@@ -200,23 +182,24 @@ class TableEncoder:
         M: np.ndarray | None = None,
         *,
         random_state: int | np.random.Generator | None = None,
+        row_uniforms: np.ndarray | None = None,
         index: pd.Index | None = None,
     ) -> pd.DataFrame:
         """Decode ``X`` into a frame with the fitted columns and dtypes.
 
-        Cells where ``M`` is False come back missing. With ``random_state`` given, the
+        Cells where ``M`` is False come back missing. With ``row_uniforms`` (``(n, C)``
+        numbers in (0, 1), one per cell) or a ``random_state`` (which draws them), the
         shared rare-category slot is spread over the rare categories by their frequency
-        (for sampling); without it, it decodes to the most frequent rare category.
+        (for sampling); without either, it decodes to the most frequent rare category.
         """
-        self._check_fitted()
-        X = np.asarray(X)
-        if X.ndim != 2 or X.shape[1] != self.n_features_:
-            raise SchemaError(f"X must have shape (n, {self.n_features_}), got {X.shape}")
-        rng = None if random_state is None else np.random.default_rng(random_state)
+        X = self._check_block(X)
+        if row_uniforms is None and random_state is not None:
+            row_uniforms = np.random.default_rng(random_state).random((len(X), self.n_columns_))
         columns = {}
-        for j, (spec, encoder) in enumerate(zip(self.schema_, self.encoders_)):
+        for j, (spec, encoder) in enumerate(zip(self.schema_, self.encoders_, strict=True)):
             start, end = self.column_slices_[j]
-            values = encoder.inverse(X[:, start:end], rng)
+            u = None if row_uniforms is None else row_uniforms[:, j]
+            values = encoder.inverse(X[:, start:end], u)
             missing = np.zeros(len(X), bool) if M is None else ~np.asarray(M[:, j], bool)
             columns[spec.name] = self._restore(spec, values, missing)
         out = pd.DataFrame(columns)
@@ -224,12 +207,58 @@ class TableEncoder:
             out.index = index
         return out
 
-    def _restore(self, spec: ColumnSpec, values: np.ndarray, missing: np.ndarray) -> pd.Series:
+    def decode_point(self, X_mean: np.ndarray, scales: np.ndarray | None = None) -> pd.DataFrame:
+        """Best guesses of every cell from the heads' predictions, as a frame.
+
+        Parameters
+        ----------
+        X_mean : array (n, n_features_)
+            The heads' point outputs in the encoded layout: Gaussian means, category
+            logits, Bernoulli probabilities (already squashed).
+        scales : array (n, G), optional
+            Predicted scales of the G Gaussian units, in span order; None when the
+            model predicts none.
+
+        Returns
+        -------
+        DataFrame
+            Each column's :meth:`~tabae.encoding.base.ColumnEncoder.point`: numeric
+            columns get their predictive mean in data space, unrounded (rounding to the
+            column's decimals suits samples, not expectations; integer columns are
+            still rounded, their dtype demands it); other columns their most likely value.
+        """
+        X = self._check_block(X_mean).astype(np.float64, copy=False)
+        n_gauss = self.column_gauss_[-1][1]
+        S = None if scales is None else np.asarray(scales, np.float64)
+        if S is not None and S.shape != (len(X), n_gauss):
+            raise SchemaError(f"scales must have shape ({len(X)}, {n_gauss}), got {S.shape}")
+        no_missing = np.zeros(len(X), bool)
+        columns = {}
+        for j, (spec, encoder) in enumerate(zip(self.schema_, self.encoders_, strict=True)):
+            start, end = self.column_slices_[j]
+            g0, g1 = self.column_gauss_[j]
+            scale = None if S is None or g1 == g0 else (S[:, g0] if g1 - g0 == 1 else S[:, g0:g1])
+            values = encoder.point(X[:, start:end], scale)
+            columns[spec.name] = self._restore(spec, values, no_missing, mean=encoder.point_is_mean)
+        return pd.DataFrame(columns)
+
+    def _check_block(self, X) -> np.ndarray:
+        self._check_fitted()
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.n_features_:
+            raise SchemaError(f"X must have shape (n, {self.n_features_}), got {X.shape}")
+        return X
+
+    def _restore(self, spec: ColumnSpec, values, missing: np.ndarray, mean: bool = False) -> pd.Series:
+        """Decoded values as a Series of the column's fitted dtype, missing where ``missing``.
+
+        ``mean``: the values are predictive means, not rounded to the column's decimals.
+        """
         dtype = spec.pandas_dtype()
         has_missing = missing.any()
         if spec.kind in ("numeric", "integer"):
             values = values.astype(np.float64)
-            decimals = self.decimals_.get(spec.name)
+            decimals = None if mean and spec.kind == "numeric" else self.decimals_.get(spec.name)
             if decimals is not None:
                 # Values seen at fit had at most this many decimals (CSV data, money,
                 # counts stored as float): rounding undoes the float32 model space exactly.
@@ -239,14 +268,8 @@ class TableEncoder:
                 return pd.Series(values)  # NumPy ints cannot hold NaN: pandas' own float64 fallback
             return pd.Series(values).astype(dtype)
         if spec.kind == "datetime":
-            info = self.datetime_[spec.name]
-            step = info["resolution_s"]
-            seconds = np.round(values / step) * step if step else values
-            ns = np.round(seconds * _NS_PER_S).astype(np.int64) + info["origin_ns"]
-            result = pd.Series(pd.to_datetime(ns, unit="ns"))
+            result = pd.Series(values)
             result[missing] = pd.NaT
-            if getattr(dtype, "tz", None) is not None:
-                result = result.dt.tz_localize("UTC").dt.tz_convert(dtype.tz)
             return result.astype(dtype)
         values = values.astype(object)
         if has_missing:
@@ -260,18 +283,20 @@ class TableEncoder:
     def n_columns_(self) -> int:
         return len(self.schema_)
 
+    def column_encoder(self, name: str) -> ColumnEncoder:
+        """The fitted encoder of column ``name``, to ask for its ``bounds()``,
+        ``known_values()`` and the rest of the :class:`~tabae.encoding.base.ColumnEncoder` interface."""
+        self._check_fitted()
+        names = self.schema_.names
+        if name not in names:
+            raise SchemaError(f"no column {name!r} in the schema; columns are {names}")
+        return self.encoders_[names.index(name)]
+
     def get_feature_names_out(self) -> list[str]:
         """Names of the encoded features, e.g. ``age``, ``pet=cat``, ``pet=<other>``."""
         self._check_fitted()
-        names = []
-        for spec, encoder in zip(self.schema_, self.encoders_):
-            if isinstance(encoder, OneHotEncoder):
-                names += [f"{spec.name}={v}" for v in encoder.kept_] + [f"{spec.name}=<other>"]
-            elif isinstance(encoder, ModeSpecificEncoder):
-                names += [f"{spec.name}"] + [f"{spec.name}@mode{k}" for k in range(len(encoder.means_))]
-            else:
-                names.append(spec.name)
-        return names
+        pairs = zip(self.schema_, self.encoders_, strict=True)
+        return [name for spec, encoder in pairs for name in encoder.feature_names(spec.name)]
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "encoders_"):
@@ -288,51 +313,19 @@ class TableEncoder:
                 "kinds": self.kinds, "random_state": self.random_state,
             },
             "schema": self.schema_.to_dict(),
-            "encoders": [{"type": type(e).__name__, "state": e.get_state()} for e in self.encoders_],
-            "datetime": self.datetime_,
+            "encoders": [e.to_dict() for e in self.encoders_],
             "decimals": self.decimals_,
             "missing_rates": self.missing_rates_,
         }
 
     @classmethod
     def from_state(cls, state: dict) -> "TableEncoder":
+        if "datetime" in state:  # before the ColumnEncoder interface, datetimes lived here
+            raise SchemaError("this encoder state is from an older tabae; refit the model")
         enc = cls(**state["params"])
         enc.schema_ = TableSchema.from_dict(state["schema"])
-        types = {c.__name__: c for c in (QuantileNormalEncoder, ModeSpecificEncoder, OneHotEncoder, BooleanEncoder, *NUMERIC_ENCODERS.values())}
-        enc.encoders_ = []
-        for item in state["encoders"]:
-            if item["type"] not in types:
-                raise SchemaError(f"unknown column encoder {item['type']!r} in saved state")
-            enc.encoders_.append(types[item["type"]].__new__(types[item["type"]]).set_state(item["state"]))
-        enc.datetime_ = state["datetime"]
+        enc.encoders_ = [ColumnEncoder.from_dict(item) for item in state["encoders"]]
         enc.decimals_ = state["decimals"]
         enc.missing_rates_ = state["missing_rates"]
         enc._build_layout()
         return enc
-
-
-# ---------------------------------------------------------------------- datetimes
-def _datetime_ns(values: pd.Series) -> np.ndarray:
-    if getattr(values.dtype, "tz", None) is not None:
-        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-    return values.astype("datetime64[ns]").to_numpy().astype(np.int64)
-
-
-def _decimals(values: np.ndarray, most: int = 6) -> int | None:
-    """Fewest decimals (up to ``most``) that represent every value, or None if none do."""
-    finite = values[np.isfinite(values)]
-    if finite.size > 100_000:  # a sample decides as well as all rows
-        finite = finite[:: finite.size // 100_000]
-    for k in range(most + 1):
-        scaled = finite * 10.0**k
-        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-9 * np.maximum(1.0, np.abs(scaled))):
-            return k
-    return None
-
-
-def _resolution_s(ns: np.ndarray) -> int:
-    """The coarsest of day / second that every value sits on (0: finer than seconds)."""
-    for step in (86_400, 1):
-        if (ns % (step * _NS_PER_S) == 0).all():
-            return step
-    return 0
