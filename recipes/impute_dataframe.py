@@ -18,6 +18,6 @@ miss = holes["occupation"].isna() & df["occupation"].notna()
 print(f"occupation accuracy on hidden cells: {(filled['occupation'][miss] == df['occupation'][miss]).mean():.3f}")
 
 # Multiple imputation: estimate the mean age with honest uncertainty (Rubin's rules).
-draws = imputer.model_.impute(holes, n_draws=5, random_state=0)
+draws = imputer.transform_draws(holes, n_draws=5, random_state=0)
 pooled = tabae.pool([d["age"].mean() for d in draws], [d["age"].var() / len(d) for d in draws])
 print(f"mean age {float(pooled.estimate):.2f} +/- {float(pooled.std_error):.2f} (true {df['age'].mean():.2f})")

@@ -24,7 +24,7 @@ import torch
 
 from tabae.exceptions import TabaeError
 from tabae.nn.heads import sample_mask
-from tabae.seeding import seed_from, torch_generator
+from tabae.seeding import RowRandom, seed_from
 
 __all__ = ["fit_latent_prior", "generate", "iter_generate"]
 
@@ -155,38 +155,57 @@ def _numeric_range(column: str, kind: str, value, encoder) -> tuple:
 
 # ---------------------------------------------------------------------- generation
 class _Sampler:
-    """Draws decoded rows (and the mixture component behind each) from a fitted VAE."""
+    """Draws decoded rows (and the mixture component behind each) from a fitted VAE.
+
+    Row ``i`` of a stream is drawn from random numbers keyed by ``(seed, i)`` alone
+    (:class:`~tabae.seeding.RowRandom`), so chunks, streams and Dask partitions of a
+    sample are the same rows as one call makes.
+    """
+
+    # Random streams of one generated row (the decoder uses 4 per column from _CELLS on).
+    _COMPONENT, _LATENT, _RARE, _CELLS = 1, 2, 3, 16
 
     def __init__(self, model, random_state):
-        seed = seed_from(random_state)
+        self.seed = seed_from(random_state)
         self.model = model
         self.device = model.device_
-        self.generator = torch_generator(seed, self.device)
-        self.rng = np.random.default_rng(seed)
         prior = model.latent_prior_
         self.weights = prior["prior_weights"]
         self.means, self.chol = prior["prior_means"], prior["prior_chol"]
 
     @torch.no_grad()
-    def draw(self, n: int, weights: torch.Tensor | None = None) -> tuple[pd.DataFrame, np.ndarray]:
-        model, g = self.model, self.generator
+    def draw(self, keys: np.ndarray, weights: torch.Tensor | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+        """The rows with these keys (their numbers in the stream), and their components."""
+        model = self.model
+        rand = RowRandom(self.seed, keys, self.device)
         w = self.weights if weights is None else weights
-        comp = torch.multinomial(w, n, replacement=True, generator=g)  # (n,)
-        eps = torch.randn(n, self.means.shape[1], 1, generator=g, device=self.device)
+        cdf = torch.cumsum(w / w.sum(), 0)
+        u = rand.uniform(self._COMPONENT, 1)[:, 0].to(cdf.dtype)
+        comp = torch.searchsorted(cdf, u).clamp(max=len(w) - 1)  # (n,)
+        eps = rand.normal(self._LATENT, self.means.shape[1]).unsqueeze(-1)  # (n, L, 1)
         z = self.means[comp] + (self.chol[comp] @ eps).squeeze(-1)  # (n, L)
-        X, observed = self._decode(z)
-        frame = model.encoder_.inverse_transform(X.cpu().numpy(), observed.cpu().numpy(), random_state=self.rng)
+        X, observed = self._decode(z, rand)
+        frame = model.encoder_.inverse_transform(
+            X.cpu().numpy(), observed.cpu().numpy(), row_uniforms=rand.uniform_np(self._RARE, model.encoder_.n_columns_)
+        )
         return frame, comp.cpu().numpy()
 
-    def _decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _decode(self, z: torch.Tensor, rand: RowRandom) -> tuple[torch.Tensor, torch.Tensor]:
         """Encoded rows ``(n, D)`` and observed flags ``(n, C)`` drawn given the latent codes."""
-        model, net, g = self.model, self.model.net_, self.generator
+        model, net = self.model, self.model.net_
         if not net.autoregressive:
             mean, raw, mask_logits = net.decode(z)
-            return model.draw_cells(mean, raw, g), sample_mask(mask_logits, model.missing_rates_, g)
+            cells = model.draw_cells(mean, raw, rand, self._CELLS)
+            return cells, sample_mask(mask_logits, model.missing_rates_, rand, self._CELLS + 3)
         nothing = torch.zeros(len(z), net.config.n_columns, dtype=torch.bool, device=z.device)
         empty = torch.zeros(len(z), net.config.n_features, device=z.device)
-        return model.draw_in_column_order(net.decode_base(z), empty, nothing, g, draw_missing=True)
+        return model.draw_in_column_order(net.decode_base(z), empty, nothing, rand, self._CELLS, draw_missing=True)
+
+
+def _keys(start: int, stop: int, space: int = 0) -> np.ndarray:
+    """Keys of rows ``start .. stop - 1`` of a stream; ``space`` separates streams
+    (plain rows, a conditional sample's pilot, its candidates)."""
+    return (np.arange(start, stop, dtype=np.uint64) | np.uint64(space << 60))
 
 
 def _check_n(n) -> int:
@@ -209,7 +228,7 @@ def _plain_chunks(sampler, n, chunk_size):
     done = 0
     while done < n:
         k = min(chunk_size, n - done)
-        frame, _ = sampler.draw(k)
+        frame, _ = sampler.draw(_keys(done, done + k))
         frame.index = pd.RangeIndex(done, done + k)
         done += k
         yield frame
@@ -223,7 +242,7 @@ def _conditional_chunks(sampler, n, chunk_size, conds):
         return keep
 
     # Pilot: how often does each mixture component produce matching rows?
-    pilot, comp = sampler.draw(_PILOT_ROWS)
+    pilot, comp = sampler.draw(_keys(0, _PILOT_ROWS, space=1))
     keep = accept(pilot)
     if not keep.any():
         raise TabaeError(
@@ -238,6 +257,8 @@ def _conditional_chunks(sampler, n, chunk_size, conds):
     weights = posterior / posterior.sum()
     rate = float((weights * acceptance).sum())  # expected acceptance under the new weights
     weights = torch.tensor(weights, dtype=torch.float32, device=sampler.device)
+    # Candidates are numbered in one stream, and the output is the matching ones in that
+    # order: how many are drawn per batch never changes which rows come out.
     buffer, have, done, drawn = [pilot[keep]], int(keep.sum()), 0, _PILOT_ROWS
     budget = max(_PILOT_ROWS, n * _MAX_DRAW_FACTOR)
     while done < n:
@@ -248,7 +269,7 @@ def _conditional_chunks(sampler, n, chunk_size, conds):
                     "loosen the conditions or ask for fewer rows"
                 )
             batch_size = int(min(200_000, max(1_000, 1.2 * (n - done - have) / max(rate, 1e-6))))
-            frame, _ = sampler.draw(batch_size, weights)
+            frame, _ = sampler.draw(_keys(drawn, drawn + batch_size, space=2), weights)
             ok = accept(frame)
             buffer.append(frame[ok])
             have += int(ok.sum())

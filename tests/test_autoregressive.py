@@ -79,7 +79,7 @@ def test_autoregressive_draws_fill_linked_holes_consistently():
     holes = df.copy()
     both = np.arange(len(df)) % 3 == 0  # a third of the rows lose code and name together
     holes.loc[both, ["code", "name"]] = np.nan
-    for draw in vae.impute(holes, n_draws=2, random_state=0):
+    for draw in vae.impute_draws(holes, n_draws=2, random_state=0):
         pd.testing.assert_frame_equal(draw[~both], df[~both])
         consistent = (draw["code"].str[1:] == draw["name"].str[1:])[both].mean()
         assert consistent > 0.95, consistent
@@ -97,11 +97,11 @@ def test_vae_decoder_context_only_reaches_later_columns(mixed_holes):
     z = torch.randn(64, vae.latent_dim)
     base = net.decode_base(z)
     out_col = torch.cat([index.feature_column, index.gauss_col, torch.arange(net.config.n_columns)])
-    reference = torch.cat(net.split(base, vae._context(x, m)), dim=1)
+    reference = torch.cat(net.split(base, vae.context(x, m)), dim=1)
     for j in range(net.config.n_columns):
         moved = x.clone()
         moved[:, index.feature_column == j] += 1.5
-        out = torch.cat(net.split(base, vae._context(moved, m)), dim=1)
+        out = torch.cat(net.split(base, vae.context(moved, m)), dim=1)
         assert torch.allclose(out[:, out_col <= j], reference[:, out_col <= j])
         if j < net.config.n_columns - 1:
             assert not torch.allclose(out[:, out_col > j], reference[:, out_col > j])

@@ -37,9 +37,22 @@ def test_reproducible_and_streams(vae):
     assert pd.concat(chunks).index.equals(pd.RangeIndex(250))
 
 
+def test_chunking_never_changes_the_rows(vae):
+    """Row i of a sample depends on the seed and i alone: chunks, streams and prefixes agree."""
+    whole = vae.sample(300, random_state=1)
+    pd.testing.assert_frame_equal(pd.concat(vae.iter_samples(300, chunk_size=100, random_state=1)), whole)
+    pd.testing.assert_frame_equal(vae.sample(100, random_state=1), whole.iloc[:100])
+    conditions = {"group": "c"}
+    whole = vae.sample(120, random_state=2, conditions=conditions)
+    chunks = vae.iter_samples(120, chunk_size=50, random_state=2, conditions=conditions)
+    pd.testing.assert_frame_equal(pd.concat(chunks), whole)
+
+
 def test_conditions(vae):
     syn = vae.sample(300, random_state=0, conditions={"group": "c", "x": (5.0, 8.0)})
     assert len(syn) == 300 and (syn["group"] == "c").all() and syn["x"].between(5.0, 8.0).all()
+    syn = vae.sample(40, random_state=0, conditions={"x": [5.0, 8.0]})  # a list works as a range
+    assert syn["x"].between(5.0, 8.0).all()
     syn = vae.sample(50, random_state=0, conditions={"label": ["high"], "y": None})
     assert (syn["label"] == "high").all() and syn["y"].isna().all()
 
@@ -54,6 +67,8 @@ def test_conditions(vae):
         (5, {"x": (100.0, 200.0)}, "outside the training range"),
         (5, {"x": (3.0, 1.0)}, "is empty"),
         (5, "group=a", "must be a dict"),
+        (5, {"x": "3"}, "not a number or a"),
+        (5, {"x": [1.0, 2.0, 3.0]}, r"one value or a \(low, high\) range"),
     ],
 )
 def test_bad_requests(vae, n, conditions, fragment):

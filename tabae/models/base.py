@@ -12,6 +12,8 @@ What a user calls on frames (scores, imputations, latent features) lives in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -25,12 +27,13 @@ from tabae.inputs import to_frame
 from tabae.models.blending import BlendConfig, ImputationBlend, held_out_cells, plan_blend
 from tabae.models.constraints import COMMON_CONSTRAINTS
 from tabae.models.table_methods import TableMethods
+from tabae.nn.autoregressive import IncrementalMADE
 from tabae.nn.heads import sample_mask, sample_rows
 from tabae.nn.losses import SpanIndex, cell_nll
 from tabae.nn.network import NetConfig, TabularNet
 from tabae.nn.training import auto_epochs, resolve_device, train_network
 from tabae.params import check_params
-from tabae.seeding import seed_from, seeded
+from tabae.seeding import RowRandom, seed_from, seeded
 from tabae.threads import torch_threads
 
 __all__ = ["BaseAutoencoder", "MIN_ROWS"]
@@ -325,34 +328,62 @@ class BaseAutoencoder(TableMethods, ClassNamePrefixFeaturesOutMixin, Transformer
             mean = self.blend_.blend(self, x, m_in, mean)
         return mean, raw_scale, mask_logits
 
-    def draw_cells(self, mean, raw_scale, generator) -> torch.Tensor:
-        """One draw from every head ``(N, D)`` (imputation draws and samples share it)."""
-        return sample_rows(mean, raw_scale, self.span_index_, generator, self.numeric_loss,
+    def draw_cells(self, mean, raw_scale, rand: RowRandom, stream: int) -> torch.Tensor:
+        """One draw from every head ``(N, D)``, each row from its own random stream."""
+        return sample_rows(mean, raw_scale, self.span_index_, rand, stream, self.numeric_loss,
                            residual_scale=getattr(self.net_, "residual_scale", None))
 
     @torch.no_grad()
-    def draw_in_column_order(self, base, x, given, generator, draw_missing: bool = False):
+    def draw_in_column_order(self, base, x, given, rand: RowRandom, stream: int, draw_missing: bool = False):
         """Fill the cells not ``given`` column by column (table order), each column's heads
         seeing the cells filled before it: the autoregressive decoder's way to draw.
 
         base : (N, D + G + C) ``net_.decode_base`` outputs; x, given : the fixed cells.
         ``draw_missing`` also draws whether each filled cell is observed (synthesis);
-        otherwise every filled cell counts as observed (imputation).
+        otherwise every filled cell counts as observed (imputation). Only the column
+        being filled is read out and drawn, and the decoder's context is updated by that
+        column alone, so the cost grows linearly with the number of columns.
         Returns the encoded rows ``(N, D)`` and observed flags ``(N, C)``.
         """
-        net, feature_column = self.net_, self.span_index_.feature_column
-        filled, known = x * given[:, feature_column], given.clone()
-        for j in range(net.config.n_columns):
+        net, index = self.net_, self.span_index_
+        filled, known = x * given[:, index.feature_column], given.clone()
+        made = IncrementalMADE(net.made, self.context(filled, known))
+        residual = getattr(net, "residual_scale", None)
+        for j, plan in enumerate(self._column_plans()):
             todo = ~given[:, j]
             if not todo.any():
                 continue
-            mean, raw, mask_logits = net.split(base, self.context(filled, known))
-            feats = feature_column == j
-            drawn = self.draw_cells(mean, raw, generator)
-            filled[:, feats] = torch.where(todo[:, None], drawn[:, feats], filled[:, feats])
-            seen = sample_mask(mask_logits, self.missing_rates_, generator)[:, j] if draw_missing else True
-            known[:, j] = torch.where(todo, seen, known[:, j])
+            out = base[:, plan.units] + made.outputs(plan.units)  # (N, w + g + 1)
+            mean, raw, mask_logit = out.split([plan.width, plan.n_gauss, 1], dim=1)
+            drawn = sample_rows(mean, raw, plan.index, rand, stream + 4 * j, self.numeric_loss,
+                                residual_scale=None if residual is None else residual[plan.gauss])
+            filled[:, plan.feats] = torch.where(todo[:, None], drawn, filled[:, plan.feats])
+            if draw_missing:
+                seen = sample_mask(mask_logit, self.missing_rates_[j : j + 1], rand, stream + 4 * j + 3)[:, 0]
+                known[:, j] = torch.where(todo, seen, known[:, j])
+            else:
+                known[:, j] = True
+            cells = torch.cat([filled[:, plan.feats] * known[:, j : j + 1], known[:, j : j + 1].float()], dim=1)
+            made.update(plan.inputs, cells)
         return filled, known
+
+    def _column_plans(self) -> list:
+        """Per column: its feature block, its units among the decoder's outputs and the
+        context's inputs, and a span index of its own (built once per fitted model)."""
+        plans = getattr(self, "_plans_cache", None)
+        if plans is None or plans[0] is not self.net_:
+            index, device = self.span_index_, self.device_
+            n_feat, n_gauss = index.n_features, index.n_gauss
+            column_plans = []
+            for j, (start, end) in enumerate(self.encoder_.column_slices_):
+                feats = torch.arange(start, end, device=device)
+                gauss = torch.nonzero(index.gauss_col == j).squeeze(1)
+                units = torch.cat([feats, n_feat + gauss, torch.tensor([n_feat + n_gauss + j], device=device)])
+                inputs = torch.cat([feats, torch.tensor([n_feat + j], device=device)])
+                column_plans.append(_ColumnPlan(feats, gauss, units, inputs, index.for_column(j, start, end)))
+            plans = (self.net_, column_plans)
+            self._plans_cache = plans
+        return plans[1]
 
     def transform(self, X):
         """:meth:`encode` for scikit-learn pipelines: latent features ``(n, latent_dim)``.
@@ -381,6 +412,23 @@ class BaseAutoencoder(TableMethods, ClassNamePrefixFeaturesOutMixin, Transformer
 
         meta, tensors = self._fitted_state()
         write_model_file(path, meta, tensors)
+
+
+@dataclass(frozen=True)
+class _ColumnPlan:
+    feats: torch.Tensor  # (w,) the column's positions in the encoded layout
+    gauss: torch.Tensor  # (g,) its Gaussian units' numbers among the G
+    units: torch.Tensor  # (w + g + 1,) its means/logits, raw scales and mask logit among the outputs
+    inputs: torch.Tensor  # (w + 1,) its values and observed flag in the decoder's context
+    index: SpanIndex  # its spans, positions relative to its block
+
+    @property
+    def width(self) -> int:
+        return len(self.feats)
+
+    @property
+    def n_gauss(self) -> int:
+        return len(self.gauss)
 
 
 def _section(tensors: dict, prefix: str) -> dict:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tabae.exceptions import ModelFileError, TabaeError
+from tabae.exceptions import ModelFileError
 from tabae.models.variants import Autoencoder, DenoisingAE, TabularVAE
+from tabae.nn.training import resolve_device
 from tabae.persistence import read_model_file
 
 __all__ = ["load"]
@@ -32,9 +33,8 @@ def load(path, device: str = "auto"):
     cls = _CLASSES.get(meta.get("class"))
     if cls is None:
         raise ModelFileError(f"{str(path)!r} holds an unknown model class {meta.get('class')!r}")
+    resolve_device(device)  # device="cuda" on a machine without it is the caller's mistake, said as such
     try:
         return cls._from_fitted_state(meta, tensors, device)
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        if isinstance(err, TabaeError):  # e.g. device="cuda" on a machine without it
-            raise
+    except Exception as err:  # a sealed file that does not fit this tabae: written by another tool
         raise ModelFileError(f"{str(path)!r} is inconsistent ({err}); the file is damaged or from another tabae") from err

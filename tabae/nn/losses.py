@@ -73,6 +73,21 @@ class SpanIndex:
             torch.tensor([s.column for s in cats], dtype=torch.long),
         )
 
+    def for_column(self, j: int, start: int, end: int) -> "SpanIndex":
+        """The units of column ``j`` only, with positions relative to its block ``[start, end)``
+        (to draw one column at a time without touching the others)."""
+        gauss = self.gauss_col == j
+        binary = self.bin_col == j
+        cats = self.cat_col == j
+        cat_pos = self.cat_pos[cats]
+        width = int(self.cat_valid[cats].sum(1).max()) if cats.any() else 1
+        return SpanIndex(
+            end - start, 1, self.feature_column[start:end] * 0,
+            self.gauss_pos[gauss] - start, self.gauss_col[gauss] * 0,
+            self.bin_pos[binary] - start, self.bin_col[binary] * 0,
+            (cat_pos[:, :width] - start).clamp(min=0), self.cat_valid[cats][:, :width], self.cat_col[cats] * 0,
+        )
+
     @property
     def n_gauss(self) -> int:
         return int(self.gauss_pos.numel())
