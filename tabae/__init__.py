@@ -36,4 +36,19 @@ __all__ = [
     "metrics",
     "evaluate",
     "SyntheticReport",
+    "tune",
+    "TuningResult",
+    "tuning",
 ]
+
+# Optuna is imported only when tuning is used: ``import tabae`` stays fast.
+_LAZY = {"tune": "tabae.tuning", "TuningResult": "tabae.tuning", "tuning": None}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'tabae' has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module("tabae.tuning")
+    return module if _LAZY[name] is None else getattr(module, name)

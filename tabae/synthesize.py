@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 
 from tabae.exceptions import TabaeError
+from tabae.nn.blocks import INFER_BATCH, padded_blocks
 from tabae.nn.heads import sample_mask
 from tabae.seeding import RowRandom, seed_from
 
@@ -184,7 +185,15 @@ class _Sampler:
         comp = torch.searchsorted(cdf, u).clamp(max=len(w) - 1)  # (n,)
         eps = rand.normal(self._LATENT, self.means.shape[1]).unsqueeze(-1)  # (n, L, 1)
         z = self.means[comp] + (self.chol[comp] @ eps).squeeze(-1)  # (n, L)
-        X, observed = self._decode(z, rand)
+        # Decode in padded blocks of a fixed size, so a row's draw is the same bit for bit
+        # whatever the chunk it is generated in.
+        parts = []
+        for start, (k, (zb,)) in zip(range(0, len(z), INFER_BATCH), padded_blocks(z), strict=True):
+            block_keys = np.concatenate([keys[start : start + k], np.zeros(len(zb) - k, np.uint64)])
+            X_b, observed_b = self._decode(zb, RowRandom(self.seed, block_keys, self.device))
+            parts.append((X_b[:k], observed_b[:k]))
+        X = torch.cat([p[0] for p in parts])
+        observed = torch.cat([p[1] for p in parts])
         frame = model.encoder_.inverse_transform(
             X.cpu().numpy(), observed.cpu().numpy(), row_uniforms=rand.uniform_np(self._RARE, model.encoder_.n_columns_)
         )

@@ -66,7 +66,7 @@ def test_gaussian_blend_imputes_linear_structure_from_few_rows():
         # Radius hidden but its perimeter or diameter seen: it is determined (to ~0.1).
         miss = hide[:, 0] & ~(hide[:, 1] & hide[:, 3])
         errors[fill] = float(np.sqrt(((filled["radius"][miss] - df["radius"][miss]) ** 2).mean()))
-        assert (model.net_.blend_weights.numpy() >= 0).all() if fill else model.net_.config.n_blend == 0
+        assert (model.blend_.weights.numpy() >= 0).all() if fill else model.blend_ is None
     assert errors[True] < 0.5  # radius spans 20 units
     assert errors[True] < errors[False]
 
@@ -79,7 +79,7 @@ def test_gaussian_blend_needs_a_one_value_numeric_code(mixed_holes):
 def test_gaussian_blend_without_numeric_columns_is_a_no_op():
     df = pd.DataFrame({"a": list("xyzxyzxyz") * 10, "b": list("uvvuvvuvv") * 10})
     model = tabae.DenoisingAE(gaussian_blend=True, **FAST).fit(df.mask(np.eye(90, 2, dtype=bool)))
-    assert not model.net_.config.gaussian
+    assert model.blend_ is None
     assert model.impute(df.mask(np.eye(90, 2, dtype=bool))).notna().all().all()
 
 
@@ -88,4 +88,4 @@ def test_gaussian_blend_steps_aside_on_very_wide_tables():
     df = pd.DataFrame(rng.normal(size=(60, 130)), columns=[f"c{i}" for i in range(130)])
     with pytest.warns(tabae.TabaeWarning, match="gaussian_blend is off"):
         model = tabae.DenoisingAE(gaussian_blend=True, **{**FAST, "epochs": 2}).fit(df)
-    assert not model.net_.config.gaussian
+    assert model.blend_ is None

@@ -7,6 +7,8 @@ from sklearn.preprocessing import StandardScaler
 import tabae
 from tests.conftest import FAST, make_mixed, with_holes
 
+TINY = dict(hidden_dims=(16,), latent_dim=2, epochs=3, batch_size=64, verbose=False, random_state=0)
+
 
 @pytest.fixture(scope="module")
 def model(mixed_holes):
@@ -41,13 +43,13 @@ def test_quality_floor_beats_mean_and_mode(model, mixed):
 
 
 def test_multiple_imputation_varies_and_pools(model, mixed_holes):
-    draws = model.impute(mixed_holes, n_draws=4, random_state=0)
-    assert len(draws) == 4
+    draws = model.impute_draws(mixed_holes, n_draws=4, random_state=0)
+    assert isinstance(draws, list) and len(draws) == 4
     miss = mixed_holes["y"].isna()
     assert draws[0]["y"][miss].ne(draws[1]["y"][miss]).mean() > 0.9  # real variability
     for d in draws:
         pd.testing.assert_series_equal(d["y"][~miss], mixed_holes["y"][~miss])
-    again = model.impute(mixed_holes, n_draws=4, random_state=0)
+    again = model.impute_draws(mixed_holes, n_draws=4, random_state=0)
     pd.testing.assert_frame_equal(draws[2], again[2])  # seeded
     pooled = tabae.pool([d["y"].mean() for d in draws], [d["y"].var() / len(d) for d in draws])
     assert pooled.between > 0 and pooled.total > pooled.within
@@ -59,7 +61,7 @@ def test_bad_input(model, mixed_holes):
     with pytest.raises(tabae.SchemaError, match=r"\['extra'\] were not seen at fit"):
         model.impute(mixed_holes.assign(extra=1.0))
     with pytest.raises(tabae.TabaeError, match="n_draws=0"):
-        model.impute(mixed_holes, n_draws=0)
+        model.impute_draws(mixed_holes, n_draws=0)
     # An all-missing row and a column never missing at fit but missing now both work.
     df = mixed_holes.copy()
     df.iloc[0] = None
@@ -74,10 +76,94 @@ def test_aeimputer_in_a_pipeline_and_with_arrays(mixed_holes):
     pipe = make_pipeline(imputer, StandardScaler()).set_output(transform="pandas")
     out = pipe.fit_transform(num)
     assert list(out.columns) == ["x", "y"] and out.notna().all().all()
+    assert imputer.n_features_in_ == 2 and list(imputer.feature_names_in_) == ["x", "y"]
     arr = tabae.AEImputer(tabae.DenoisingAE(random_state=0, **FAST)).fit(num.to_numpy()).transform(num.to_numpy())
     assert isinstance(arr, np.ndarray) and not np.isnan(arr).any()
     with pytest.raises(tabae.NotFittedError):
         tabae.AEImputer().transform(num)
+
+
+def test_aeimputer_transform_is_one_table_and_transform_draws_a_list(mixed_holes):
+    imputer = tabae.AEImputer(tabae.DenoisingAE(**TINY), random_state=0).fit(mixed_holes)
+    filled = imputer.transform(mixed_holes)
+    assert isinstance(filled, pd.DataFrame) and filled.notna().all().all()
+    draws = imputer.transform_draws(mixed_holes, n_draws=3)
+    assert isinstance(draws, list) and len(draws) == 3
+    assert all(isinstance(d, pd.DataFrame) and d.notna().all().all() for d in draws)
+    miss = mixed_holes["y"].isna()
+    assert draws[0]["y"][miss].ne(draws[1]["y"][miss]).any()  # draws, not copies of one guess
+    # Seeded by the imputer's random_state unless given one.
+    pd.testing.assert_frame_equal(imputer.transform_draws(mixed_holes, n_draws=3)[1], draws[1])
+    num = mixed_holes[["x", "y"]].to_numpy()
+    on_arrays = tabae.AEImputer(tabae.DenoisingAE(**TINY)).fit(num)
+    arrays = on_arrays.transform_draws(num, n_draws=2, random_state=0)
+    assert all(isinstance(a, np.ndarray) and a.shape == num.shape and not np.isnan(a).any() for a in arrays)
+    with pytest.raises(tabae.TabaeError, match="n_draws=0"):
+        imputer.transform_draws(mixed_holes, n_draws=0)
+    with pytest.raises(tabae.NotFittedError, match="AEImputer is not fitted"):
+        tabae.AEImputer().transform_draws(mixed_holes)
+
+
+def test_set_output_pandas_after_refitting_on_an_array(mixed_holes):
+    num = mixed_holes[["x", "y"]]
+    imputer = tabae.AEImputer(tabae.DenoisingAE(**TINY)).set_output(transform="pandas")
+    assert list(imputer.fit(num).transform(num).columns) == ["x", "y"]
+    out = imputer.fit(num.to_numpy()).transform(num.to_numpy())  # names from the frame fit are stale now
+    assert not hasattr(imputer, "feature_names_in_") and imputer.n_features_in_ == 2
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == ["x0", "x1"]
+    assert list(imputer.get_feature_names_out()) == ["x0", "x1"]
+
+
+def test_old_call_forms_raise_and_point_to_the_new_names(model, mixed_holes):
+    with pytest.raises(tabae.TabaeError, match="impute_draws"):
+        model.impute(mixed_holes, n_draws=3)
+    with pytest.raises(tabae.TabaeError, match="transform_draws"):
+        tabae.AEImputer(n_draws=3).fit(mixed_holes)  # refused before any training
+    with pytest.raises(tabae.TabaeError, match="n_draws=3 was removed"):
+        tabae.AEImputer(tabae.DenoisingAE(**TINY), n_draws=3).fit_transform(mixed_holes)
+
+
+def test_aeimputer_parameters_checked_before_fit(mixed_holes):
+    for params, match in [
+        ({"estimator": "DenoisingAE"}, r"estimator='DenoisingAE' is not allowed; estimator must be None or an unfitted"),
+        ({"estimator": tabae.DenoisingAE}, "estimator=<class"),
+        ({"verbose": "yes"}, "verbose='yes' is not allowed; verbose must be True or False"),
+        ({"random_state": -1}, r"random_state=-1 is not allowed; random_state must be None or an int in \[0, "),
+    ]:
+        with pytest.raises(tabae.TabaeError, match=match):
+            tabae.AEImputer(**params).fit(mixed_holes)
+    with pytest.raises(tabae.TabaeError, match="epochs=0 is not allowed"):  # the model's own table
+        tabae.AEImputer(tabae.DenoisingAE(**{**TINY, "epochs": 0})).fit(mixed_holes)
+
+
+def test_aeimputer_on_awkward_tables():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({
+        "x": rng.normal(size=40), "constant": 1.0, "group": rng.choice(["a", "b"], 40),
+        "label": "same", "y": rng.normal(size=40),
+    })
+    holes = df.mask(rng.random(df.shape) < 0.2)
+    with pytest.warns(tabae.TabaeWarning, match=r"constant column\(s\) \['constant', 'label'\]"):
+        imputer = tabae.AEImputer(tabae.DenoisingAE(**TINY)).fit(holes)
+    filled = imputer.transform(holes)
+    assert filled.notna().all().all() and (filled["constant"] == 1.0).all() and (filled["label"] == "same").all()
+    # Rows with unseen categories and rows with nothing observed are still completed.
+    new = holes.head(3).copy()
+    new["group"] = ["unseen", "a", None]
+    new.iloc[2] = np.nan
+    with pytest.warns(tabae.TabaeWarning, match="not seen at fit"):
+        filled = imputer.transform(new)
+    assert filled.notna().all().all() and filled.loc[0, "group"] == "unseen"
+    # Fewer rows than columns: a warning, and a completed table.
+    wide = pd.DataFrame(rng.normal(size=(12, 20)), columns=[f"c{i}" for i in range(20)])
+    wide = wide.mask(rng.random(wide.shape) < 0.1)
+    with pytest.warns(tabae.TabaeWarning, match=r"fewer rows than columns \(12 rows, 20 columns\)"):
+        imputer = tabae.AEImputer(tabae.DenoisingAE(**TINY)).fit(wide)
+    assert imputer.transform(wide).notna().all().all()
+    with pytest.raises(tabae.SchemaError, match=r"X has 10 row\(s\) \(n_samples = 10"):
+        tabae.AEImputer(tabae.DenoisingAE(**TINY)).fit(wide.head(10))
+    with pytest.raises(tabae.SchemaError, match="X is a Series"):
+        tabae.AEImputer(tabae.DenoisingAE(**TINY)).fit(wide["c0"])
 
 
 def test_default_imputer_beats_the_linear_and_mean_baselines_on_a_small_table():
@@ -97,7 +183,7 @@ def test_default_imputer_beats_the_linear_and_mean_baselines_on_a_small_table():
     hide = rng.random(full.shape) < 0.2
     holes = full.mask(hide)
     imputer = tabae.AEImputer(random_state=0, verbose=False).fit(holes)
-    config = imputer.model_.net_.config
+    config = imputer.model_.blend_.config  # the blend sits beside the network
     assert config.gaussian and config.n_blend == 4 and config.neighbours == 20
     filled = imputer.transform(holes)
     scale = full.std()
@@ -128,7 +214,7 @@ def test_draws_of_a_squared_error_model_carry_its_own_uncertainty():
                               **{**FAST, "epochs": 60}).fit(holes)
     scale = model.net_.residual_scale.numpy()  # standardised units, one per column
     assert scale[2] > 0.8 and scale[1] < 0.7  # z is noise; y is mostly pinned down by x (the old draws: 1)
-    draws = np.stack([d["y"].to_numpy() for d in model.impute(holes, n_draws=40, random_state=1)])
+    draws = np.stack([d["y"].to_numpy() for d in model.impute_draws(holes, n_draws=40, random_state=1)])
     hidden = hide[:, 1]
     lo, hi = np.quantile(draws[:, hidden], [0.05, 0.95], axis=0)
     coverage = ((full["y"][hidden] >= lo) & (full["y"][hidden] <= hi)).mean()

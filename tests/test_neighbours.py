@@ -72,8 +72,8 @@ def test_neighbour_blend_helps_on_clustered_rows():
         filled = model.impute(holes)
         errors[k] = float(np.sqrt(((filled.to_numpy() - full.to_numpy())[hide] ** 2).mean()))
         pd.testing.assert_frame_equal(filled.mask(hide), holes)  # observed cells untouched
-    assert model.net_.config.n_bank == int(round(0.9 * len(full)))  # training rows, not validation
-    assert (model.net_.blend_weights[:, -1] > 0.3).all()
+    assert model.blend_.config.n_bank == int(round(0.9 * len(full)))  # training rows, not validation
+    assert (model.blend_.weights[:, -1] > 0.3).all()
     assert errors[10] < 0.8 * errors[0], errors
 
 

@@ -1,9 +1,12 @@
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
 import tabae
 from tests.conftest import FAST, make_mixed
+
+TINY = dict(hidden_dims=(16,), latent_dim=2, epochs=3, batch_size=64, verbose=False, random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -13,7 +16,7 @@ def planted():
     rng = np.random.default_rng(0)
     bad = rng.choice(len(df), 40, replace=False)
     planted_col = np.where(np.arange(40) % 2 == 0, "y", "group")
-    for i, col in zip(bad, planted_col):
+    for i, col in zip(bad, planted_col, strict=True):
         if col == "y":
             df.loc[i, "y"] = df.loc[i, "y"] + 6.0  # off the x-y line
         else:  # a group that contradicts x
@@ -58,7 +61,90 @@ def test_auto_threshold_and_errors(planted):
     with pytest.raises(tabae.NotFittedError):
         tabae.AEOutlierDetector().predict(df)
     with pytest.raises(tabae.TabaeError, match="method='best'"):
-        det.model_.score(df, method="best")
+        det.model_.decision_function(df, method="best")
+
+
+@pytest.mark.parametrize("contamination", [0, 0.0, -0.1, 0.51, 0.7, 1, "0.1", "high", None, True, float("nan")])
+def test_contamination_outside_0_to_half_is_refused_before_fit(contamination):
+    det = tabae.AEOutlierDetector(contamination=contamination)
+    with pytest.raises(tabae.TabaeError, match=rf"contamination={contamination!r} is not allowed.*\(0, 0.5\]"):
+        det.fit(make_mixed(50))
+    assert not hasattr(det, "model_")  # refused before any work
+
+
+def test_contamination_bounds_accepted():
+    for contamination in (0.5, 0.01, "auto"):
+        tabae.AEOutlierDetector(contamination=contamination).validate_params()
+    with pytest.raises(tabae.TabaeError, match="method='best' is not allowed; method must be one of"):
+        tabae.AEOutlierDetector(method="best").fit(make_mixed(50))
+    with pytest.raises(tabae.TabaeError, match="estimator=.* is not allowed"):
+        tabae.AEOutlierDetector(estimator="Autoencoder").fit(make_mixed(50))
+
+
+def test_not_fitted_errors_are_sklearns_too(planted):
+    from sklearn.exceptions import NotFittedError
+
+    df, *_ = planted
+    for method in ("predict_proba", "predict", "decision_function", "score_samples", "explain"):
+        with pytest.raises(NotFittedError, match="AEOutlierDetector is not fitted yet"):
+            getattr(tabae.AEOutlierDetector(), method)(df)
+    with pytest.raises(tabae.NotFittedError):
+        tabae.AEOutlierDetector().predict_proba(df)
+
+
+def test_old_score_form_points_to_decision_function(detector, planted):
+    df, *_ = planted
+    with pytest.raises(tabae.TabaeError, match="decision_function"):
+        detector.model_.score(df, per_column=True)
+    with pytest.raises(tabae.TabaeError, match="decision_function"):
+        detector.model_.score(df, method="masked")
+    assert np.isfinite(detector.model_.score(df))  # the new form: one float
+
+
+def test_arrays_in_arrays_out():
+    X = make_mixed(200, seed=1)[["x", "y", "count"]].to_numpy(dtype=float)
+    det = tabae.AEOutlierDetector(tabae.Autoencoder(**TINY)).fit(X)
+    assert det.n_features_in_ == 3 and not hasattr(det, "feature_names_in_")
+    explained = det.explain(X[:5])
+    assert isinstance(explained, np.ndarray) and explained.shape == (5, 3)
+    np.testing.assert_allclose(explained.sum(1), det.decision_function(X[:5]), rtol=1e-6, atol=1e-6)
+    with pytest.raises(tabae.SchemaError, match="X has 2 features, but tabae is expecting 3"):
+        det.predict(X[:, :2])
+
+
+def test_awkward_tables_give_warnings_and_finite_scores():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({
+        "x": rng.normal(size=60), "constant": 2.0, "group": rng.choice(["a", "b", "c"], 60),
+        "label": "same", "y": rng.normal(size=60),
+    })
+    with pytest.warns(tabae.TabaeWarning, match=r"constant column\(s\) \['constant', 'label'\]"):
+        det = tabae.AEOutlierDetector(tabae.Autoencoder(**TINY), contamination="auto").fit(df)
+    assert np.isfinite(det.decision_scores_).all() and np.isfinite(det.threshold_)
+    # Unseen categories and rows with every cell missing still get finite scores.
+    new = df.head(4).copy()
+    new["group"] = ["never seen", "a", "b", None]
+    new.iloc[3] = np.nan
+    with pytest.warns(tabae.TabaeWarning, match="not seen at fit"):
+        scores = det.decision_function(new)
+    assert np.isfinite(scores).all() and scores[3] == 0.0  # nothing observed: nothing strange
+    with pytest.warns(tabae.TabaeWarning, match="not seen at fit"):
+        proba = det.predict_proba(new)
+    assert np.isfinite(proba).all() and np.allclose(proba.sum(1), 1)
+    with pytest.warns(tabae.TabaeWarning, match="not seen at fit"):
+        assert np.isfinite(det.score_samples(new)).all()
+    # Every column constant: scores are all about 0 and the threshold is finite.
+    flat = pd.DataFrame({"a": np.ones(30), "b": ["k"] * 30})
+    with pytest.warns(tabae.TabaeWarning, match="constant"):
+        det = tabae.AEOutlierDetector(tabae.Autoencoder(**TINY)).fit(flat)
+    assert np.isfinite(det.decision_scores_).all() and np.isfinite(det.predict_proba(flat)).all()
+    # Fewer rows than columns: a warning, and finite scores.
+    wide = pd.DataFrame(rng.normal(size=(15, 30)), columns=[f"c{i}" for i in range(30)])
+    with pytest.warns(tabae.TabaeWarning, match=r"fewer rows than columns \(15 rows, 30 columns\)"):
+        det = tabae.AEOutlierDetector(tabae.Autoencoder(**TINY)).fit(wide)
+    assert np.isfinite(det.decision_function(wide)).all()
+    with pytest.raises(tabae.SchemaError, match=r"n_samples = 10, n_features = 30"):
+        tabae.AEOutlierDetector(tabae.Autoencoder(**TINY)).fit(wide.head(10))
 
 
 def test_missing_cells_do_not_count(detector, planted):

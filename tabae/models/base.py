@@ -22,8 +22,8 @@ from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from tabae.encoding import TableEncoder
-from tabae.exceptions import NotFittedError, SchemaError, TabaeError
-from tabae.inputs import to_frame
+from tabae.exceptions import NotFittedError, TabaeError
+from tabae.inputs import check_training_table, set_feature_names, to_frame
 from tabae.models.blending import BlendConfig, ImputationBlend, held_out_cells, plan_blend
 from tabae.models.constraints import COMMON_CONSTRAINTS
 from tabae.models.table_methods import TableMethods
@@ -36,10 +36,7 @@ from tabae.params import check_params
 from tabae.seeding import RowRandom, seed_from, seeded
 from tabae.threads import torch_threads
 
-__all__ = ["BaseAutoencoder", "MIN_ROWS"]
-
-#: Fewer rows than this cannot inform a model of a table (nor a validation split).
-MIN_ROWS = 11
+__all__ = ["BaseAutoencoder"]
 
 
 class BaseAutoencoder(TableMethods, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -76,11 +73,7 @@ class BaseAutoencoder(TableMethods, ClassNamePrefixFeaturesOutMixin, Transformer
 
     def _fit(self, X, on_epoch) -> "BaseAutoencoder":
         df, frame_input = to_frame(X)
-        if len(df) < MIN_ROWS:
-            raise SchemaError(
-                f"the table has {len(df)} row(s) (n_samples = {len(df)}); tabae needs at least {MIN_ROWS} "
-                "rows to learn a model of a table"
-            )
+        check_training_table(df, type(self).__name__, stacklevel=5)  # the caller of fit
         device = resolve_device(self.device)
         seed = seed_from(self.random_state)
         encoder = TableEncoder(numeric=self.numeric_encoding, kinds=self.kinds, random_state=seed).fit(df)
@@ -151,11 +144,7 @@ class BaseAutoencoder(TableMethods, ClassNamePrefixFeaturesOutMixin, Transformer
         self.device_ = device
         self.span_index_ = SpanIndex.from_spans(encoder.spans_, encoder.n_features_, encoder.n_columns_).to(device)
         self.missing_rates_ = torch.tensor(encoder.missing_rates_, dtype=torch.float32, device=device)
-        self.n_features_in_ = len(encoder.schema_)
-        if frame_input:
-            self.feature_names_in_ = np.asarray(encoder.schema_.names, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_  # refitted on an array: names from an earlier fit are stale
+        set_feature_names(self, encoder.schema_.names, frame_input)
         self._n_features_out = self.latent_dim
 
     def _set_results(self, *, history, epochs, blend, score_offsets, extra_tensors=None) -> None:
@@ -308,22 +297,25 @@ class BaseAutoencoder(TableMethods, ClassNamePrefixFeaturesOutMixin, Transformer
         return self.net_.cells(x, m[:, self.span_index_.feature_column].float(), m.float())
 
     @torch.no_grad()
-    def heads(self, x, m_in, *, sample_latent: bool = False, generator=None):
+    def heads(self, x, m_in, *, latent_noise: torch.Tensor | None = None):
         """The network's outputs for encoded rows ``x`` with the cells where ``m_in`` is
-        False hidden: means/logits ``(N, D)``, raw scales ``(N, G)``, mask logits ``(N, C)``."""
+        False hidden: means/logits ``(N, D)``, raw scales ``(N, G)``, mask logits ``(N, C)``.
+
+        ``latent_noise`` ``(N, L)``: decode a draw from a variational model's posterior
+        (``mu + sigma * noise``) instead of its mean; ignored by deterministic models.
+        """
         index, net = self.span_index_, self.net_
         mu, logvar, _ = net.encode(x, m_in[:, index.feature_column].float(), m_in.float())
-        if sample_latent and logvar is not None:
-            noise = torch.randn(mu.shape, generator=generator, device=mu.device)
-            mu = mu + (0.5 * logvar).exp() * noise
+        if latent_noise is not None and logvar is not None:
+            mu = mu + (0.5 * logvar).exp() * latent_noise
         # An autoregressive decoder conditions on the visible previous cells; hidden ones
         # are absent from its context exactly as missing cells were in training.
         return net.decode(mu, self.context(x, m_in))
 
     @torch.no_grad()
-    def predict_cells(self, x, m_in, *, sample_latent: bool = False, generator=None):
+    def predict_cells(self, x, m_in, *, latent_noise: torch.Tensor | None = None):
         """:meth:`heads`, with the imputation blend (if any) mixed into the numeric means."""
-        mean, raw_scale, mask_logits = self.heads(x, m_in, sample_latent=sample_latent, generator=generator)
+        mean, raw_scale, mask_logits = self.heads(x, m_in, latent_noise=latent_noise)
         if self.blend_ is not None:
             mean = self.blend_.blend(self, x, m_in, mean)
         return mean, raw_scale, mask_logits

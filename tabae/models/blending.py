@@ -70,7 +70,7 @@ def plan_blend(gaussian: bool, k: int, index, n_rows: int, validation_fraction: 
         warnings.warn(
             f"gaussian_blend is off: {n_numeric} numeric columns is more than "
             f"{MAX_GAUSSIAN_COLUMNS}, for which its per-row solves get too slow",
-            TabaeWarning, stacklevel=3,
+            TabaeWarning, stacklevel=5,  # the caller of fit
         )
         gaussian = False
     gaussian = bool(gaussian) and n_numeric > 0
@@ -159,7 +159,7 @@ class ImputationBlend(nn.Module):
     def blend(self, model, x: torch.Tensor, m_in: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
         """``mean`` (the network's heads) with the blended units replaced by the weighted predictors."""
         predictions = self._predictions(model, x, m_in, mean)
-        mixed = sum(w * p for w, p in zip(self.weights.T, predictions))
+        mixed = sum(w * p for w, p in zip(self.weights.T, predictions, strict=False))
         return mean.index_copy(1, self.pos, mixed)
 
     def _predictions(self, model, x, m_in, mean) -> list[torch.Tensor]:

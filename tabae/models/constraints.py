@@ -13,7 +13,7 @@ import numpy as np
 from tabae.params import Boolean, Interval, NoneValue, Options, Predicate
 from tabae.schema import KINDS
 
-__all__ = ["COMMON_CONSTRAINTS", "BLEND_CONSTRAINTS", "AUTOENCODER_CONSTRAINTS", "DAE_CONSTRAINTS", "VAE_CONSTRAINTS"]
+__all__ = ["SEED", "COMMON_CONSTRAINTS", "BLEND_CONSTRAINTS", "AUTOENCODER_CONSTRAINTS", "DAE_CONSTRAINTS", "VAE_CONSTRAINTS"]
 
 
 def _hidden_dims(value) -> bool:
@@ -31,7 +31,8 @@ def _device(value) -> bool:
     return isinstance(value, str) and (value in ("auto", "cpu", "cuda") or value.startswith("cuda:"))
 
 
-_SEED = [
+#: What ``random_state`` accepts everywhere in tabae.
+SEED = [
     NoneValue(),
     Interval(int, 0, 2**32 - 1),
     Predicate(lambda v: isinstance(v, np.random.Generator), "a numpy Generator"),
@@ -53,7 +54,7 @@ COMMON_CONSTRAINTS = {
     "kinds": [NoneValue(), Predicate(_kinds, f"a dict of column name -> one of {KINDS}")],
     "n_jobs": [NoneValue(), Options("auto", -1), Interval(int, 1, None)],
     "device": [Predicate(_device, "one of 'auto', 'cpu', 'cuda' or 'cuda:N'")],
-    "random_state": _SEED,
+    "random_state": SEED,
     "verbose": [Boolean()],
 }
 

@@ -24,14 +24,12 @@ import torch
 
 from tabae.exceptions import TabaeError
 from tabae.inputs import to_frame
+from tabae.nn.blocks import INFER_BATCH, padded_blocks
 from tabae.nn.heads import point_rows
 from tabae.nn.losses import cell_nll, gaussian_scale
-from tabae.seeding import seed_from, torch_generator
+from tabae.seeding import RowRandom, row_keys, seed_from
 
-__all__ = ["TableMethods", "INFER_BATCH"]
-
-#: Rows per forward pass at inference (bounded memory on any table).
-INFER_BATCH = 8192
+__all__ = ["TableMethods"]
 
 _SCORE_METHODS = ("auto", "masked", "reconstruction")
 
@@ -142,11 +140,10 @@ class TableMethods:
     def _cell_nll(self, x, m, masked: bool) -> torch.Tensor:
         """Per-cell NLL ``(N, C)``; ``masked`` predicts each column with itself hidden."""
         out = []
-        for s in range(0, len(x), INFER_BATCH):
-            xb, mb = x[s : s + INFER_BATCH], m[s : s + INFER_BATCH]
+        for k, (xb, mb) in padded_blocks(x, m):
             if not masked:
                 mean, raw, _ = self.heads(xb, mb)
-                out.append(cell_nll(mean, raw, xb, mb, self.span_index_, self.numeric_loss))
+                out.append(cell_nll(mean, raw, xb, mb, self.span_index_, self.numeric_loss)[:k])
                 continue
             block = torch.zeros(mb.shape, device=xb.device)
             for j in range(mb.shape[1]):
@@ -154,7 +151,7 @@ class TableMethods:
                 m_in[:, j] = False
                 mean, raw, _ = self.heads(xb, m_in)
                 block[:, j] = cell_nll(mean, raw, xb, mb, self.span_index_, self.numeric_loss)[:, j]
-            out.append(block)
+            out.append(block[:k])
         return torch.cat(out) if out else torch.zeros(0, self.encoder_.n_columns_)
 
     def _fit_score_offsets(self, df: pd.DataFrame, seed: int) -> dict:
@@ -172,20 +169,19 @@ class TableMethods:
     # ================================================================== latent features
     @torch.no_grad()
     def encode(self, X) -> np.ndarray:
-        """Latent features ``(n, latent_dim)`` (the posterior mean for the VAE)."""
+        """Latent features ``(n, latent_dim)`` (the posterior mean for the VAE), as float64.
+
+        The network computes in float32; the features are returned as float64, the
+        dtype scikit-learn transformers give back for float64 input.
+        """
         df, _ = self._input(X)
         x, m = self._encode_frame(df)
         index = self.span_index_
         parts = [
-            self.net_.encode(x[s : s + INFER_BATCH], m[s : s + INFER_BATCH][:, index.feature_column].float(),
-                             m[s : s + INFER_BATCH].float())[0]
-            for s in range(0, len(x), INFER_BATCH)
+            self.net_.encode(xb, mb[:, index.feature_column].float(), mb.float())[0][:k]
+            for k, (xb, mb) in padded_blocks(x, m)
         ]
-        return torch.cat(parts).cpu().numpy() if parts else np.zeros((0, self.latent_dim), np.float32)
-
-    def transform(self, X) -> np.ndarray:
-        """Alias of :meth:`encode` for scikit-learn pipelines (see ``get_feature_names_out``)."""
-        return self.encode(X)
+        return torch.cat(parts).cpu().numpy().astype(np.float64) if parts else np.zeros((0, self.latent_dim))
 
     # ================================================================== imputation
     @torch.no_grad()
@@ -234,47 +230,48 @@ class TableMethods:
         x, m = self._encode_frame(df)
         missing = ~m.cpu().numpy()
         seed = seed_from(random_state)
-        generator = torch_generator(seed, x.device)
-        rng = np.random.default_rng(seed)
+        # Each row draws from its own streams, keyed by its index label and values: a
+        # row's draws never depend on the other rows of the call (chunks, Dask).
+        keys = row_keys(df)
         draws = []
-        for _ in range(int(n_draws)):
-            rows = [
-                self._draw_completion(x[s : s + INFER_BATCH], m[s : s + INFER_BATCH], generator)
-                for s in range(0, len(x), INFER_BATCH)
-            ]
+        for d in range(int(n_draws)):
+            stream = (d + 1) << 20
+            rows = []
+            for start, (k, (xb, mb)) in zip(range(0, len(x), INFER_BATCH), padded_blocks(x, m), strict=True):
+                rand = RowRandom(seed, _pad_keys(keys[start : start + k], len(xb)), x.device)
+                rows.append(self._draw_completion(xb, mb, rand, stream)[:k])
             X_hat = torch.cat(rows).cpu().numpy() if rows else np.zeros((0, self.encoder_.n_features_), np.float32)
-            decoded = self.encoder_.inverse_transform(X_hat, random_state=rng, index=df.index)
+            rare = RowRandom(seed, keys).uniform_np(stream + 2, self.encoder_.n_columns_)
+            decoded = self.encoder_.inverse_transform(X_hat, row_uniforms=rare, index=df.index)
             out = self._fill(df, decoded, missing)
             draws.append(out if was_frame else out.to_numpy())
         return draws
 
-    def _draw_completion(self, x, m, generator) -> torch.Tensor:
+    def _draw_completion(self, x, m, rand: RowRandom, stream: int) -> torch.Tensor:
         """One draw of every cell given the visible ones (only the hidden ones are used).
 
         An autoregressive decoder fills the hidden cells column by column, each seeing
         the cells drawn before it, so that linked hidden cells are drawn consistently.
         """
         net = self.net_
+        noise = rand.normal(stream + 1, self.latent_dim)
         if not net.autoregressive:
-            mean, raw, _ = self.predict_cells(x, m, sample_latent=True, generator=generator)
-            return self.draw_cells(mean, raw, generator)
+            mean, raw, _ = self.predict_cells(x, m, latent_noise=noise)
+            return self.draw_cells(mean, raw, rand, stream + 16)
         mu, logvar, _ = net.encode(x, m[:, self.span_index_.feature_column].float(), m.float())
-        noise = torch.randn(mu.shape, generator=generator, device=mu.device)
         base = net.decode_base(mu + (0.5 * logvar).exp() * noise)
-        return self.draw_in_column_order(base, x, m, generator)[0]
+        return self.draw_in_column_order(base, x, m, rand, stream + 16)[0]
 
     def _point_completion(self, x, m) -> pd.DataFrame:
         """Decoded best guesses; numeric columns carry their predictive mean in data space."""
         means, scales = [], []
-        for s in range(0, len(x), INFER_BATCH):
-            mean, raw, _ = self.predict_cells(x[s : s + INFER_BATCH], m[s : s + INFER_BATCH])
-            means.append(point_rows(mean, self.span_index_))
-            scales.append(gaussian_scale(raw) if self.numeric_loss == "gaussian" else torch.zeros_like(raw))
+        for k, (xb, mb) in padded_blocks(x, m):
+            mean, raw, _ = self.predict_cells(xb, mb)
+            means.append(point_rows(mean, self.span_index_)[:k])
+            scales.append((gaussian_scale(raw) if self.numeric_loss == "gaussian" else torch.zeros_like(raw))[:k])
         X_hat = torch.cat(means).cpu().numpy().astype(np.float64) if means else np.zeros((0, self.encoder_.n_features_))
         S = torch.cat(scales).cpu().numpy().astype(np.float64) if scales else np.zeros((0, self.span_index_.n_gauss))
-        if hasattr(self.encoder_, "decode_point"):
-            return self.encoder_.decode_point(X_hat, S)
-        return _legacy_decode_point(self.encoder_, X_hat, S)
+        return self.encoder_.decode_point(X_hat, S)
 
     def _fill(self, df: pd.DataFrame, decoded: pd.DataFrame, missing: np.ndarray) -> pd.DataFrame:
         out = df.copy()
@@ -290,29 +287,7 @@ class TableMethods:
         return out
 
 
-# TEMPORARY until TableEncoder.decode_point lands (encoding interface work in progress).
-_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(16)
-_GH_WEIGHTS = _GH_WEIGHTS / _GH_WEIGHTS.sum()
 
-
-def _legacy_decode_point(encoder, X_hat, S):
-    from tabae.encoding.numeric import QuantileNormalEncoder, StandardEncoder
-
-    decoded = encoder.inverse_transform(X_hat)
-    index_gauss = [s for s in encoder.spans_ if s.kind == "gauss"]
-    for g, span in enumerate(index_gauss):
-        j, pos = span.column, span.start
-        spec, enc = encoder.schema_.columns[j], encoder.encoders_[j]
-        if spec.kind not in ("numeric", "integer"):
-            continue
-        if isinstance(enc, QuantileNormalEncoder):
-            nodes = X_hat[:, pos, None] + S[:, g, None] * _GH_NODES
-            values = enc.inverse(nodes.reshape(-1, 1)).reshape(nodes.shape) @ _GH_WEIGHTS
-        elif isinstance(enc, StandardEncoder):
-            values = enc.inverse(X_hat[:, pos, None])
-        else:
-            continue
-        if spec.kind == "integer":
-            values = np.round(values)
-        decoded[spec.name] = pd.Series(values).astype(decoded[spec.name].dtype)
-    return decoded
+def _pad_keys(keys: np.ndarray, n: int) -> np.ndarray:
+    """Row keys of a padded block (the padding rows' draws are thrown away)."""
+    return np.concatenate([keys, np.zeros(n - len(keys), np.uint64)]) if len(keys) < n else keys

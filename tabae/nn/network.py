@@ -45,7 +45,7 @@ class NetConfig:
 
 def _mlp(widths: list[int], dropout: float) -> nn.Sequential:
     layers: list[nn.Module] = []
-    for w_in, w_out in zip(widths[:-1], widths[1:]):
+    for w_in, w_out in zip(widths[:-1], widths[1:], strict=False):
         layers += [nn.Linear(w_in, w_out), nn.SiLU()]
         if dropout:
             layers.append(nn.Dropout(dropout))
