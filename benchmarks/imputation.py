@@ -207,10 +207,10 @@ def evaluate_mixed(
     t, g = truth[rc], guess[rc]
     if pd.isna(g).any():
         raise ValueError(f"{name}: {int(pd.isna(g).sum())} removed categorical cells left NaN")
-    correct = np.array([str(a) == str(b) for a, b in zip(t, g)], dtype=bool)
+    correct = np.array([str(a) == str(b) for a, b in zip(t, g, strict=False)], dtype=bool)
     obs = ~removed[:, ci] & ~pd.isna(missing[cat].to_numpy())
     changed = sum(
-        str(a) != str(b) for a, b in zip(missing[cat].astype(object).to_numpy()[obs], guess[obs])
+        str(a) != str(b) for a, b in zip(missing[cat].astype(object).to_numpy()[obs], guess[obs], strict=False)
     )
     if changed:
         warnings.warn(f"{name}: imputer changed {changed} observed categorical cells", stacklevel=2)
@@ -425,8 +425,9 @@ def environment(method: str) -> dict:
     }
     if method == "tabae":
         try:
-            import tabae
             import torch
+
+            import tabae
 
             env["tabae"] = getattr(tabae, "__version__", "?")
             env["torch"] = torch.__version__

@@ -541,7 +541,7 @@ def explanation_report(stats, seeds) -> str | None:
              "| --- | --- | --- | --- | --- |"]
 
     def split(hits, kinds, kind):
-        sel = [h for h, k in zip(hits, kinds) if k == kind]
+        sel = [h for h, k in zip(hits, kinds, strict=False) if k == kind]
         return float(np.mean(sel)) if sel else float("nan")
 
     runs = s["runs"]

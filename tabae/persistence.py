@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tabae.version import VERSION
 from tabae.exceptions import ModelFileError, TabaeError
+from tabae.version import VERSION
 
 __all__ = ["write_model_file", "read_model_file", "check_writable", "FORMAT_VERSION"]
 

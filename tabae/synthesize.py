@@ -223,20 +223,28 @@ def _check_n(n) -> int:
     return int(n)
 
 
-def iter_generate(model, n, *, chunk_size=50_000, random_state=None, conditions=None) -> Iterator[pd.DataFrame]:
-    """Yield generated frames of at most ``chunk_size`` rows until ``n`` rows were produced."""
+def iter_generate(model, n, *, chunk_size=50_000, random_state=None, conditions=None,
+                  start: int = 0) -> Iterator[pd.DataFrame]:
+    """Yield generated frames of at most ``chunk_size`` rows until ``n`` rows were produced
+    (rows ``start ..`` of the stream; conditional samples always start at 0)."""
     n = _check_n(n)
+    if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or start < 0:
+        raise TabaeError(f"start={start!r}; pass the number of the first row, an int >= 0")
+    if start and conditions:
+        raise TabaeError("start= works for samples without conditions; a conditional sample always starts at row 0")
     if not isinstance(chunk_size, (int, np.integer)) or chunk_size <= 0:
         raise TabaeError(f"chunk_size={chunk_size!r}; pass a positive int")
     conds = _parse_conditions(model, conditions)
     sampler = _Sampler(model, random_state)
-    return _conditional_chunks(sampler, n, int(chunk_size), conds) if conds else _plain_chunks(sampler, n, int(chunk_size))
+    if conds:
+        return _conditional_chunks(sampler, n, int(chunk_size), conds)
+    return _plain_chunks(sampler, n, int(chunk_size), int(start))
 
 
-def _plain_chunks(sampler, n, chunk_size):
-    done = 0
-    while done < n:
-        k = min(chunk_size, n - done)
+def _plain_chunks(sampler, n, chunk_size, start):
+    done = start
+    while done < start + n:
+        k = min(chunk_size, start + n - done)
         frame, _ = sampler.draw(_keys(done, done + k))
         frame.index = pd.RangeIndex(done, done + k)
         done += k
@@ -292,7 +300,8 @@ def _conditional_chunks(sampler, n, chunk_size, conds):
         yield out
 
 
-def generate(model, n, *, random_state=None, conditions=None) -> pd.DataFrame:
+def generate(model, n, *, random_state=None, conditions=None, start: int = 0) -> pd.DataFrame:
     """All ``n`` generated rows as one frame (see :func:`iter_generate` for streaming)."""
-    frames = list(iter_generate(model, n, chunk_size=100_000, random_state=random_state, conditions=conditions))
+    frames = list(iter_generate(model, n, chunk_size=100_000, random_state=random_state, conditions=conditions,
+                                start=start))
     return pd.concat(frames) if len(frames) > 1 else frames[0]

@@ -31,11 +31,12 @@ True
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 
 import torch
 
-__all__ = ["usable_cores", "free_cores", "resolve_threads", "torch_threads"]
+__all__ = ["usable_cores", "free_cores", "resolve_threads", "torch_threads", "model_threads", "threaded_iter"]
 
 
 def usable_cores() -> int:
@@ -79,3 +80,26 @@ def torch_threads(n_jobs: int | str | None):
     finally:
         if torch.get_num_threads() != before:
             torch.set_num_threads(before)
+
+
+def model_threads(method):
+    """Run a model method with torch limited to the model's ``n_jobs`` threads."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with torch_threads(self.n_jobs):
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def threaded_iter(items, n_jobs):
+    """Iterate a generator with torch limited to ``n_jobs`` threads while each item is made
+    (and the caller's setting in between, so a consumer's own work is not limited)."""
+    while True:
+        with torch_threads(n_jobs):
+            try:
+                item = next(items)
+            except StopIteration:
+                return
+        yield item

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
-from sklearn.pipeline import make_pipeline
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
 
 import tabae
 from tests.conftest import FAST
@@ -22,7 +22,7 @@ MODELS = [
 IDS = ["ae", "dae", "vae", "sparse", "contractive", "vae-mode-freebits", "dae-gaussian-fill"]
 
 
-@pytest.fixture(scope="module", params=list(zip(MODELS, IDS)), ids=IDS)
+@pytest.fixture(scope="module", params=list(zip(MODELS, IDS, strict=False)), ids=IDS)
 def fitted(request, mixed_holes):
     make, _ = request.param
     return make(random_state=0, **FAST).fit(mixed_holes)

@@ -73,7 +73,7 @@ class BaseAutoencoder(TableMethods, ClassNamePrefixFeaturesOutMixin, Transformer
 
     def _fit(self, X, on_epoch) -> "BaseAutoencoder":
         df, frame_input = to_frame(X)
-        check_training_table(df, type(self).__name__, stacklevel=5)  # the caller of fit
+        check_training_table(df, type(self).__name__, stacklevel=4)  # the caller of fit
         device = resolve_device(self.device)
         seed = seed_from(self.random_state)
         encoder = TableEncoder(numeric=self.numeric_encoding, kinds=self.kinds, random_state=seed).fit(df)

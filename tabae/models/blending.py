@@ -70,7 +70,7 @@ def plan_blend(gaussian: bool, k: int, index, n_rows: int, validation_fraction: 
         warnings.warn(
             f"gaussian_blend is off: {n_numeric} numeric columns is more than "
             f"{MAX_GAUSSIAN_COLUMNS}, for which its per-row solves get too slow",
-            TabaeWarning, stacklevel=5,  # the caller of fit
+            TabaeWarning, stacklevel=4,  # the caller of fit
         )
         gaussian = False
     gaussian = bool(gaussian) and n_numeric > 0

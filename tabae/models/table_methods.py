@@ -28,6 +28,7 @@ from tabae.nn.blocks import INFER_BATCH, padded_blocks
 from tabae.nn.heads import point_rows
 from tabae.nn.losses import cell_nll, gaussian_scale
 from tabae.seeding import RowRandom, row_keys, seed_from
+from tabae.threads import model_threads
 
 __all__ = ["TableMethods"]
 
@@ -47,6 +48,7 @@ class TableMethods:
         return torch.from_numpy(X).to(self.device_), torch.from_numpy(M).to(self.device_)
 
     # ================================================================== scores
+    @model_threads
     def decision_function(self, X, per_column: bool = False, method: str = "auto"):
         """How strange each row is: the negative log-likelihood of its observed cells.
 
@@ -92,6 +94,7 @@ class TableMethods:
         total = nll.sum(1)
         return pd.Series(total, index=df.index, name="score") if was_frame else total
 
+    @model_threads
     def score_samples(self, X, method: str = "reconstruction"):
         """Log-likelihood of each row's observed cells, in data space; higher = more normal.
 
@@ -168,6 +171,7 @@ class TableMethods:
 
     # ================================================================== latent features
     @torch.no_grad()
+    @model_threads
     def encode(self, X) -> np.ndarray:
         """Latent features ``(n, latent_dim)`` (the posterior mean for the VAE), as float64.
 
@@ -185,6 +189,7 @@ class TableMethods:
 
     # ================================================================== imputation
     @torch.no_grad()
+    @model_threads
     def impute(self, X, **kwargs):
         """Fill the missing cells of ``X``; every observed cell is returned bit-for-bit.
 
@@ -213,6 +218,7 @@ class TableMethods:
         return out if was_frame else out.to_numpy()
 
     @torch.no_grad()
+    @model_threads
     def impute_draws(self, X, n_draws: int = 5, random_state=None) -> list:
         """``n_draws`` completions of ``X`` drawn from the model, for multiple imputation.
 

@@ -11,6 +11,7 @@ import torch
 from tabae.models.base import BaseAutoencoder
 from tabae.models.constraints import AUTOENCODER_CONSTRAINTS, DAE_CONSTRAINTS, VAE_CONSTRAINTS
 from tabae.nn.losses import kl_normal
+from tabae.threads import model_threads, threaded_iter
 
 __all__ = ["Autoencoder", "DenoisingAE", "TabularVAE"]
 
@@ -49,9 +50,9 @@ _COMMON_DOC = """
     kinds : dict, optional
         Column kind overrides, e.g. ``{"zip": "categorical"}``.
     n_jobs : int, "auto" or None, default=None
-        Threads torch may use while this model works (fit, scores, imputations):
-        None is one (scikit-learn's meaning), -1 every usable core, "auto" the cores
-        free now. One thread never fights other processes and keeps fits
+        Threads torch may use while this model works (fit, scores, imputations,
+        samples): None is one (scikit-learn's meaning), -1 every usable core, "auto"
+        the cores free now. One thread never fights other processes and keeps fits
         reproducible; training results depend on the thread count, so pin it when
         you need bit-identical refits (see :mod:`tabae.threads`).
     device : {"auto", "cpu", "cuda"}, default="auto"
@@ -272,7 +273,8 @@ class TabularVAE(BaseAutoencoder):
 
         self.latent_prior_ = fit_latent_prior(self, X, M)
 
-    def sample(self, n: int, random_state=None, conditions=None):
+    @model_threads
+    def sample(self, n: int, random_state=None, conditions=None, start: int = 0):
         """Generate ``n`` new rows with the training schema and realistic holes.
 
         Parameters
@@ -285,21 +287,28 @@ class TabularVAE(BaseAutoencoder):
             ``{"race": ["Black", "White"]}`` (any of these), ``{"age": (30, 40)}``
             (a closed numeric range), ``{"occupation": None}`` (missing).
 
+        start : int, default=0
+            Return rows ``start .. start + n - 1`` of the stream this ``random_state``
+            generates (without conditions): ``sample(100, 0, start=100)`` equals
+            ``sample(200, 0).iloc[100:]``. Row ``i`` depends on the seed and ``i`` alone,
+            so partitions of a large sample can be made on separate workers.
+
         Returns
         -------
-        DataFrame with a RangeIndex.
+        DataFrame with a RangeIndex starting at ``start``.
         """
         from tabae.synthesize import generate
 
         self._check_fitted()
-        return generate(self, n, random_state=random_state, conditions=conditions)
+        return generate(self, n, random_state=random_state, conditions=conditions, start=start)
 
     def iter_samples(self, n: int, chunk_size: int = 50_000, random_state=None, conditions=None):
         """Yield ``n`` generated rows as frames of at most ``chunk_size`` rows (bounded memory)."""
         from tabae.synthesize import iter_generate
 
         self._check_fitted()
-        return iter_generate(self, n, chunk_size=chunk_size, random_state=random_state, conditions=conditions)
+        chunks = iter_generate(self, n, chunk_size=chunk_size, random_state=random_state, conditions=conditions)
+        return threaded_iter(chunks, self.n_jobs)
 
     def _extra_tensors(self):
         return dict(self.latent_prior_)

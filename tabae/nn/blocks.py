@@ -14,7 +14,7 @@ import torch
 __all__ = ["INFER_BATCH", "padded_blocks"]
 
 #: Rows of every inference pass.
-INFER_BATCH = 2048
+INFER_BATCH = 512
 
 
 def padded_blocks(*tensors: torch.Tensor, block: int = INFER_BATCH):

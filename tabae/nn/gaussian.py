@@ -9,7 +9,8 @@ held-out hidden cells: tables where the linear model is better (small ones, near
 ones) keep most of it, tables where the network is better keep little.
 
 (Feeding the conditional mean to the network's input instead of zeros was tried too: it
-helped small tables no more than the blend does, and hurt letter, RMSE .070 -> .074.)
+helped small tables no more than the blend does, and hurt cluster-like tables; see
+docs/benchmarks.md.)
 
 Everything works in the encoded space (standardised or rank-Gauss values), in batches:
 each row's pattern gets its own solve, done for a whole batch with one Cholesky call.

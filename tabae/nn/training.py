@@ -85,8 +85,9 @@ def train_network(
     best, best_state, bad_epochs, history = math.inf, None, 0, []
     scheduler = None
     if lr_schedule == "cosine":
-        # Decay to 0 over the planned steps (early stopping may end sooner): measured on
-        # letter, cosine decay from 4e-3 beat a constant 1e-3 (RMSE .0655 vs .0697).
+        # Decay to 0 over the planned steps (early stopping may end sooner): a cosine decay
+        # from a high rate beat a constant low one on the imputation benchmark
+        # (docs/benchmarks.md).
         total_steps = epochs * max(1, math.ceil(len(train_idx) / batch_size))
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(1.0, step / total_steps)))

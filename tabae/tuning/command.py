@@ -43,7 +43,8 @@ def add_tune_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     parser.add_argument("--task", required=True, choices=_TASKS)
     parser.add_argument("--model", choices=_MODELS, default=None,
                         help="default: imputer (impute), vae (synthesize, encode), ae (outliers)")
-    parser.add_argument("--n-trials", type=int, default=20, help="trials to run now (default 20)")
+    parser.add_argument("--n-trials", "--trials", dest="n_trials", type=int, default=20,
+                        help="trials to run now (default 20)")
     parser.add_argument("--timeout", type=float, default=None, help="stop starting trials after SECONDS")
     parser.add_argument("--storage", default=None,
                         help="study file or URL: tune.db, tune.log, sqlite:///tune.db, postgresql://...")

@@ -1,0 +1,185 @@
+"""The streamed jobs: impute, score and sample, batch by batch from a source to a sink.
+
+Each job reads record batches (:mod:`tabae.batch.sources`), fits each to the model's
+schema (:mod:`tabae.batch.coerce`), runs the model on it, and writes the result
+(:mod:`tabae.batch.sinks`): memory holds a few batches whatever the input's size.
+:func:`impute_frame` and :func:`score_frame` are the per-chunk steps, shared with
+:mod:`tabae.dask`. Imputing and scoring are row-wise (a row's result depends only on
+that row), so chunking never changes their values.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from tabae.batch.coerce import INDEX_COLUMN_PREFIX, check_columns, coerce_frame, sample_dtypes, to_batch, to_frame
+from tabae.batch.progress import Progress
+from tabae.batch.sinks import AtomicSink
+from tabae.batch.sources import Source
+from tabae.exceptions import SchemaError, TabaeError, TabaeWarning
+
+__all__ = ["impute_frame", "score_frame", "score_schema", "sample_schema", "run_impute", "run_score", "run_sample",
+           "check_keep", "DEFAULT_BATCH_SIZE"]
+
+#: Rows per batch by default: large enough for fast inference, small enough for bounded memory.
+DEFAULT_BATCH_SIZE = 65_536
+
+
+# ---------------------------------------------------------------------- one chunk
+def impute_frame(model, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the fitted columns' holes filled; other columns kept in their place.
+
+    Fitted columns come back in their fitted dtypes where that is lossless.
+
+    Examples
+    --------
+    >>> import numpy as np, tabae
+    >>> df = tabae.datasets.load_adult().head(300)
+    >>> model = tabae.DenoisingAE(epochs=2, random_state=0, verbose=False).fit(df)
+    >>> chunk = df.head(5).assign(id=range(5))
+    >>> filled = impute_frame(model, chunk)
+    >>> list(filled.columns) == list(chunk.columns), bool(filled[df.columns].notna().all().all())
+    (True, True)
+    """
+    schema = model.encoder_.schema_
+    names = schema.names
+    filled = coerce_frame(model.impute(coerce_frame(frame[names], schema)), schema)
+    out = frame.copy(deep=False)
+    for name in names:
+        out[name] = filled[name]
+    return out
+
+
+def score_frame(model, frame: pd.DataFrame, keep=(), method: str = "auto") -> pd.DataFrame:
+    """The outlier score of each row (``decision_function``) and its largest contributor.
+
+    Returns a frame with the ``keep`` columns (as they are), ``score`` (float64,
+    higher = stranger) and ``top_column`` (the column contributing most to the score).
+
+    Examples
+    --------
+    >>> import tabae
+    >>> df = tabae.datasets.load_adult().head(300)
+    >>> model = tabae.DenoisingAE(epochs=2, random_state=0, verbose=False).fit(df)
+    >>> scored = score_frame(model, df.head(4).assign(id=range(4)), keep=["id"])
+    >>> list(scored.columns), scored["score"].dtype.name
+    (['id', 'score', 'top_column'], 'float64')
+    """
+    schema = model.encoder_.schema_
+    names = schema.names
+    contrib = model.decision_function(coerce_frame(frame[names], schema), per_column=True, method=method)
+    values = np.ascontiguousarray(contrib.to_numpy(dtype=np.float64))
+    out = {name: frame[name] for name in keep}
+    # Summed as decision_function sums (a C-ordered row sum), so values match it exactly.
+    out["score"] = pd.Series(values.sum(axis=1), index=frame.index, dtype=np.float64)
+    top = np.asarray(names, dtype=object)[values.argmax(axis=1)] if len(values) else np.zeros(0, object)
+    out["top_column"] = pd.Series(top, index=frame.index, dtype="str")
+    return pd.DataFrame(out, index=frame.index)
+
+
+def score_schema(arrow_schema: pa.Schema, keep=()) -> pa.Schema:
+    """The Arrow schema of a score output: the kept columns, ``score`` and ``top_column``."""
+    fields = [arrow_schema.field(name) for name in keep]
+    return pa.schema(fields + [pa.field("score", pa.float64()), pa.field("top_column", pa.string())])
+
+
+def sample_schema(model) -> pa.Schema:
+    """The Arrow schema of generated rows (:func:`~tabae.batch.coerce.sample_dtypes`)."""
+    dtypes = sample_dtypes(model.encoder_.schema_)
+    empty = pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in dtypes.items()})
+    return pa.Schema.from_pandas(empty, preserve_index=False).remove_metadata()
+
+
+def check_keep(arrow_schema: pa.Schema, model, keep) -> list[str]:
+    """The ``keep`` columns checked against the input; every other extra column is refused."""
+    names = set(arrow_schema.names)
+    absent = [k for k in keep if k not in names]
+    if absent:
+        raise SchemaError(f"--keep names column(s) {absent} that the input does not have")
+    extra = check_columns(arrow_schema, model.encoder_.schema_)
+    refused = [c for c in extra if c not in keep and not c.startswith(INDEX_COLUMN_PREFIX)]
+    if refused:
+        raise SchemaError(
+            f"the input has column(s) {refused[:8]} that the model was not fitted on; "
+            "name id columns to carry into the output with --keep, or drop them"
+        )
+    if len(set(keep)) != len(keep) or {"score", "top_column"} & set(keep):
+        raise SchemaError("--keep: name each column once, and not 'score' or 'top_column' (the output's own)")
+    return list(keep)
+
+
+# ---------------------------------------------------------------------- streamed jobs
+def run_impute(model, source: Source, target, *, batch_size: int = DEFAULT_BATCH_SIZE, progress=None) -> int:
+    """Impute ``source`` batch by batch into ``target``; returns the number of rows.
+
+    The output has the input's Arrow schema (column order, types, partition columns);
+    columns the model was not fitted on are carried through unchanged.
+    """
+    check_columns(source.schema, model.encoder_.schema_)
+    schema = source.schema
+    with AtomicSink(target, schema) as sink, Progress(source.count_rows(), progress, "impute") as bar, \
+            _warn_once():
+        offset = 0
+        for batch in source.batches(batch_size):
+            frame = to_frame(batch, offset)
+            sink.write(_to_batch(impute_frame(model, frame), schema))
+            offset += len(frame)
+            bar.update(len(frame))
+    return offset
+
+
+def run_score(model, source: Source, target, *, keep=(), batch_size: int = DEFAULT_BATCH_SIZE,
+              method: str = "auto", progress=None) -> int:
+    """Score ``source`` batch by batch into ``target`` (``keep`` columns, score, top_column)."""
+    keep = check_keep(source.schema, model, list(keep))
+    schema = score_schema(source.schema, keep)
+    with AtomicSink(target, schema) as sink, Progress(source.count_rows(), progress, "score") as bar, _warn_once():
+        offset = 0
+        for batch in source.batches(batch_size):
+            frame = to_frame(batch, offset)
+            sink.write(_to_batch(score_frame(model, frame, keep, method), schema))
+            offset += len(frame)
+            bar.update(len(frame))
+    return offset
+
+
+def run_sample(model, n: int, target, *, batch_size: int = DEFAULT_BATCH_SIZE, random_state=0, progress=None) -> int:
+    """Generate ``n`` rows into ``target`` in chunks of ``batch_size`` (``model.iter_samples``)."""
+    if not hasattr(model, "iter_samples"):
+        raise TabaeError(f"a {type(model).__name__} cannot generate rows; fit a TabularVAE (tabae fit --model vae)")
+    schema = sample_schema(model)
+    dtypes = sample_dtypes(model.encoder_.schema_)
+    with AtomicSink(target, schema) as sink, Progress(n, progress, "sample") as bar:
+        for chunk in model.iter_samples(n, chunk_size=batch_size, random_state=random_state):
+            sink.write(_to_batch(chunk.astype(dtypes), schema))
+            bar.update(len(chunk))
+    return int(n)
+
+
+def _to_batch(frame: pd.DataFrame, schema: pa.Schema) -> pa.RecordBatch:
+    try:
+        return to_batch(frame, schema)
+    except (pa.ArrowException, TypeError, ValueError) as err:
+        raise TabaeError(f"cannot write the result in the input's types: {' '.join(str(err).split())}") from err
+
+
+class _warn_once(warnings.catch_warnings):
+    """Show each distinct tabae warning once per job, not once per batch."""
+
+    def __enter__(self):
+        result = super().__enter__()
+        shown, show = set(), warnings.showwarning
+
+        def show_new(message, category, *args, **kwargs):
+            key = (category, str(message))
+            if key not in shown:
+                shown.add(key)
+                show(message, category, *args, **kwargs)
+
+        warnings.simplefilter("always", TabaeWarning)
+        warnings.showwarning = show_new
+        return result
