@@ -68,7 +68,7 @@ def explain_masked(df: pd.DataFrame, seed: int) -> pd.DataFrame:
     import tabae
 
     model = tabae.DenoisingAE(random_state=seed, verbose=False).fit(df)
-    return model.score(df, per_column=True, method="masked")
+    return model.decision_function(df, per_column=True, method="masked")
 
 
 # --------------------------------------------------------------------------- paths
@@ -343,7 +343,7 @@ def run_one(ds: Dataset, method: str, seed: int) -> dict:
         if ds.planted is not None:
             # the detector's own scoring method, so contributions sum to its scores
             method = getattr(det, "method", "auto")
-            contrib = det.model_.score(ds.df, per_column=True, method=method)
+            contrib = det.model_.decision_function(ds.df, per_column=True, method=method)
             sum_gap = float(np.max(np.abs(contrib.sum(axis=1).to_numpy() - scores)))
             if sum_gap > 1e-3 * max(1.0, float(np.max(np.abs(scores)))):
                 print(f"(warning: per-column contributions miss the scores by up to {sum_gap:.3g})",

@@ -246,3 +246,14 @@ def test_help_shows_every_parameter(cls):
     assert doc and "{common}" not in doc and "{blend}" not in doc
     for name in cls().get_params():
         assert f"    {name} :" in doc, name
+
+
+def test_masked_scores_need_a_model_trained_with_hidden_cells(mixed_holes):
+    plain = tabae.Autoencoder(random_state=0, **{**FAST, "epochs": 2}).fit(mixed_holes)
+    with pytest.raises(tabae.TabaeError, match="mask_rate > 0"):
+        plain.decision_function(mixed_holes, method="masked")
+    assert set(plain.score_offsets_) == {"reconstruction"}
+    dae = tabae.DenoisingAE(random_state=0, **{**FAST, "epochs": 5}).fit(mixed_holes)
+    masked = dae.decision_function(mixed_holes, per_column=True, method="masked")
+    np.testing.assert_allclose(masked.sum(axis=1), dae.decision_function(mixed_holes), rtol=1e-6)  # auto = masked
+    assert np.isfinite(masked.to_numpy()).all()

@@ -67,19 +67,16 @@ class TableMethods:
             which columns make a row strange.
         method : {"auto", "masked", "reconstruction"}, default="auto"
             ``"masked"`` predicts each column from the others with it hidden (a
-            pseudo-likelihood; sharp explanations; meant for a model trained with
-            ``mask_rate > 0``; one pass per column); ``"reconstruction"`` scores the
-            plain reconstruction. ``"auto"`` picks masked when the model was trained
-            with masking.
+            pseudo-likelihood; sharp explanations; needs a model trained with
+            ``mask_rate > 0``); ``"reconstruction"`` scores the plain reconstruction.
+            ``"auto"`` picks masked when the model was trained with masking.
 
         Returns
         -------
         Series (DataFrame when ``per_column``) indexed like ``X``; arrays for array input.
         """
-        if method not in _SCORE_METHODS:
-            raise TabaeError(f"method={method!r}; choose one of {_SCORE_METHODS}")
+        masked = self._masked(method)
         df, was_frame = self._input(X)
-        masked = method == "masked" or (method == "auto" and self.mask_rate > 0)
         nll = self._raw_cell_scores(df, masked)
         # Centre each column on its typical training value, so that contributions say
         # "more surprising than usual" and compare across columns (a wide numeric column
@@ -107,10 +104,8 @@ class TableMethods:
         -------
         ndarray of shape (n_rows,)
         """
-        if method not in _SCORE_METHODS:
-            raise TabaeError(f"method={method!r}; choose one of {_SCORE_METHODS}")
+        masked = self._masked(method)
         df, _ = self._input(X)
-        masked = method == "masked" or (method == "auto" and self.mask_rate > 0)
         return -np.nansum(self._raw_cell_scores(df, masked), axis=1)
 
     def score(self, X, y=None, **kwargs) -> float:
@@ -127,6 +122,18 @@ class TableMethods:
                 "decision_function(X, per_column=..., method=...)"
             )
         return float(np.mean(self.score_samples(X)))
+
+    def _masked(self, method: str) -> bool:
+        """Whether ``method`` scores each column with itself hidden."""
+        if method not in _SCORE_METHODS:
+            raise TabaeError(f"method={method!r}; choose one of {_SCORE_METHODS}")
+        if method == "masked" and not self.mask_rate > 0:
+            raise TabaeError(
+                f"method='masked' needs a model trained with hidden cells (mask_rate > 0); this "
+                f"{type(self).__name__} has mask_rate={self.mask_rate!r}, so it never learnt to predict a "
+                "column without seeing it. Use method='reconstruction', or fit with mask_rate=0.3"
+            )
+        return method == "masked" or (method == "auto" and self.mask_rate > 0)
 
     def _raw_cell_scores(self, df: pd.DataFrame, masked: bool) -> np.ndarray:
         """Per-cell NLL of the values ``(n, C)``, NaN where the cell is missing."""
@@ -148,13 +155,7 @@ class TableMethods:
                 mean, raw, _ = self.heads(xb, mb)
                 out.append(cell_nll(mean, raw, xb, mb, self.span_index_, self.numeric_loss)[:k])
                 continue
-            block = torch.zeros(mb.shape, device=xb.device)
-            for j in range(mb.shape[1]):
-                m_in = mb.clone()
-                m_in[:, j] = False
-                mean, raw, _ = self.heads(xb, m_in)
-                block[:, j] = cell_nll(mean, raw, xb, mb, self.span_index_, self.numeric_loss)[:, j]
-            out.append(block[:k])
+            out.append(self.masked_cell_nll(xb, mb)[:k])
         return torch.cat(out) if out else torch.zeros(0, self.encoder_.n_columns_)
 
     def _fit_score_offsets(self, df: pd.DataFrame, seed: int) -> dict:
@@ -162,7 +163,9 @@ class TableMethods:
         rows = np.random.default_rng(seed).permutation(len(df))[:5000]
         sample = df.iloc[np.sort(rows)]
         offsets = {}
-        for method, masked in (("reconstruction", False), ("masked", True)):
+        # Masked scoring is for models trained with hidden cells only (see _masked).
+        methods = (("reconstruction", False), ("masked", True)) if self.mask_rate > 0 else (("reconstruction", False),)
+        for method, masked in methods:
             nll = self._raw_cell_scores(sample, masked)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # a column with no observed cell
@@ -214,7 +217,10 @@ class TableMethods:
             )
         df, was_frame = self._input(X)
         x, m = self._encode_frame(df)
-        out = self._fill(df, self._point_completion(x, m), ~m.cpu().numpy())
+        missing = ~m.cpu().numpy()
+        rows = np.flatnonzero(missing.any(1))  # only rows with a hole need the model
+        completed = self._point_completion(x[rows], m[rows])
+        out = self._fill(df, completed, missing, rows)
         return out if was_frame else out.to_numpy()
 
     @torch.no_grad()
@@ -238,18 +244,20 @@ class TableMethods:
         seed = seed_from(random_state)
         # Each row draws from its own streams, keyed by its index label and values: a
         # row's draws never depend on the other rows of the call (chunks, Dask).
-        keys = row_keys(df)
+        rows = np.flatnonzero(missing.any(1))  # only rows with a hole are drawn
+        keys = row_keys(df)[rows]
+        x, m = x[rows], m[rows]
         draws = []
         for d in range(int(n_draws)):
             stream = (d + 1) << 20
-            rows = []
+            blocks = []
             for start, (k, (xb, mb)) in zip(range(0, len(x), INFER_BATCH), padded_blocks(x, m), strict=True):
                 rand = RowRandom(seed, _pad_keys(keys[start : start + k], len(xb)), x.device)
-                rows.append(self._draw_completion(xb, mb, rand, stream)[:k])
-            X_hat = torch.cat(rows).cpu().numpy() if rows else np.zeros((0, self.encoder_.n_features_), np.float32)
+                blocks.append(self._draw_completion(xb, mb, rand, stream)[:k])
+            X_hat = torch.cat(blocks).cpu().numpy() if blocks else np.zeros((0, self.encoder_.n_features_), np.float32)
             rare = RowRandom(seed, keys).uniform_np(stream + 2, self.encoder_.n_columns_)
-            decoded = self.encoder_.inverse_transform(X_hat, row_uniforms=rare, index=df.index)
-            out = self._fill(df, decoded, missing)
+            decoded = self.encoder_.inverse_transform(X_hat, row_uniforms=rare)
+            out = self._fill(df, decoded, missing, rows)
             draws.append(out if was_frame else out.to_numpy())
         return draws
 
@@ -279,19 +287,21 @@ class TableMethods:
         S = torch.cat(scales).cpu().numpy().astype(np.float64) if scales else np.zeros((0, self.span_index_.n_gauss))
         return self.encoder_.decode_point(X_hat, S)
 
-    def _fill(self, df: pd.DataFrame, decoded: pd.DataFrame, missing: np.ndarray) -> pd.DataFrame:
+    def _fill(self, df: pd.DataFrame, decoded: pd.DataFrame, missing: np.ndarray, rows: np.ndarray) -> pd.DataFrame:
+        """``df`` with its holes filled from ``decoded``, the completions of rows ``rows``
+        (positions); every other cell is left exactly as it was."""
         out = df.copy()
         for j, name in enumerate(self.encoder_.schema_.names):
-            hole = missing[:, j]
-            if not hole.any():
+            holes = np.flatnonzero(missing[:, j])
+            if not len(holes):
                 continue
-            fill = pd.Series(decoded[name].to_numpy(), index=df.index)
-            column = out[name]
+            fill = decoded[name].iloc[np.searchsorted(rows, holes)]
+            column = out[name].copy()
             if pd.api.types.is_integer_dtype(column.dtype) or pd.api.types.is_float_dtype(column.dtype):
-                fill = fill.astype(column.dtype if not column.dtype == object else object)
-            out[name] = column.where(~hole, fill)
+                fill = fill.astype(column.dtype)
+            column.iloc[holes] = fill.to_numpy()
+            out[name] = column
         return out
-
 
 
 def _pad_keys(keys: np.ndarray, n: int) -> np.ndarray:
