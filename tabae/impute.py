@@ -16,10 +16,11 @@ import pandas as pd
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
 
 from tabae.adapters import SEED, check_adapter_fitted, is_model
+from tabae.estimator import TableEstimatorMixin
 from tabae.exceptions import TabaeError
 from tabae.inputs import check_training_table, set_feature_names, to_frame
 from tabae.nn.training import auto_epochs
-from tabae.params import Boolean, NoneValue, Predicate, check_params
+from tabae.params import Boolean, NoneValue, Predicate
 
 __all__ = ["AEImputer", "PooledEstimate", "pool", "imputation_model"]
 
@@ -71,7 +72,7 @@ def imputation_model(n_rows: int, *, random_state=None, verbose=True, epochs=Non
     )
 
 
-class AEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class AEImputer(TableEstimatorMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Fill missing values with an autoencoder; a drop-in scikit-learn imputer.
 
     ``transform`` returns one completed table (the model's best guess for every missing
@@ -153,30 +154,15 @@ class AEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True  # holes are what it fills
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        tags.target_tags.required = False
-        return tags
-
     def validate_params(self) -> None:
-        """Check every parameter against :attr:`parameter_constraints`.
-
-        Raises
-        ------
-        TabaeError
-            Naming the first bad parameter, its value and what it accepts. :meth:`fit`
-            calls it before any work.
-        """
+        """Check every parameter before any work (see :class:`~tabae.estimator.TableEstimatorMixin`)."""
         if self.n_draws is not None:
             raise TabaeError(
                 f"AEImputer: n_draws={self.n_draws!r} was removed: transform(X) now returns one completed "
                 "table (scikit-learn's contract); for multiple imputation call "
                 f"imputer.transform_draws(X, n_draws={self.n_draws!r}, random_state=...)"
             )
-        check_params(type(self).__name__, self.get_params(deep=False), self.parameter_constraints)
+        super().validate_params()
 
     def fit(self, X, y=None):
         """Fit the model on ``X``.

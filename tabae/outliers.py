@@ -14,8 +14,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
 from tabae.adapters import SEED, check_adapter_fitted, is_model
+from tabae.estimator import TableEstimatorMixin
 from tabae.inputs import check_training_table, set_feature_names, to_frame
-from tabae.params import Boolean, Interval, NoneValue, Options, Predicate, check_params
+from tabae.params import Boolean, Interval, NoneValue, Options, Predicate
 
 __all__ = ["AEOutlierDetector"]
 
@@ -23,7 +24,7 @@ __all__ = ["AEOutlierDetector"]
 _METHODS = ("reconstruction", "masked", "auto")
 
 
-class AEOutlierDetector(BaseEstimator):
+class AEOutlierDetector(TableEstimatorMixin, BaseEstimator):
     """Rows the model finds unlikely are outliers; per-column contributions say why.
 
     The score of a row is the model's :meth:`~tabae.Autoencoder.decision_function`: the
@@ -99,25 +100,6 @@ class AEOutlierDetector(BaseEstimator):
         self.method = method
         self.random_state = random_state
         self.verbose = verbose
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True  # missing cells do not count towards a score
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        tags.target_tags.required = False
-        return tags
-
-    def validate_params(self) -> None:
-        """Check every parameter against :attr:`parameter_constraints`.
-
-        Raises
-        ------
-        TabaeError
-            Naming the first bad parameter, its value and what it accepts. :meth:`fit`
-            calls it before any work.
-        """
-        check_params(type(self).__name__, self.get_params(deep=False), self.parameter_constraints)
 
     def fit(self, X, y=None):
         """Fit the model on ``X`` and set the threshold from its scores.

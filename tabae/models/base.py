@@ -22,6 +22,7 @@ from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from tabae.encoding import TableEncoder
+from tabae.estimator import TableEstimatorMixin
 from tabae.exceptions import NotFittedError, TabaeError
 from tabae.inputs import check_training_table, set_feature_names, to_frame
 from tabae.models.blending import BlendConfig, ImputationBlend, held_out_cells, plan_blend
@@ -32,14 +33,14 @@ from tabae.nn.heads import sample_mask, sample_rows
 from tabae.nn.losses import SpanIndex, cell_nll
 from tabae.nn.network import NetConfig, TabularNet
 from tabae.nn.training import auto_epochs, resolve_device, train_network
-from tabae.params import check_params
 from tabae.seeding import RowRandom, seed_from, seeded
 from tabae.threads import torch_threads
 
 __all__ = ["BaseAutoencoder"]
 
 
-class BaseAutoencoder(TableMethods, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+                      BaseEstimator):
     """Shared behaviour; use :class:`Autoencoder`, :class:`DenoisingAE` or :class:`TabularVAE`."""
 
     _variational = False
@@ -49,14 +50,6 @@ class BaseAutoencoder(TableMethods, ClassNamePrefixFeaturesOutMixin, Transformer
     _max_grad_norm = 10.0
     #: What every parameter accepts (tabae/params.py); subclasses add their own.
     parameter_constraints: dict = COMMON_CONSTRAINTS
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True  # holes are what tabae is for
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        tags.target_tags.required = False
-        return tags
 
     # ================================================================== fit
     def fit(self, X, y=None, *, on_epoch=None) -> "BaseAutoencoder":
@@ -118,7 +111,7 @@ class BaseAutoencoder(TableMethods, ClassNamePrefixFeaturesOutMixin, Transformer
     def validate_params(self) -> None:
         """Check every parameter against :attr:`parameter_constraints`; raise :class:`TabaeError`
         naming the first bad one and what it accepts. ``fit`` calls it before any work."""
-        check_params(type(self).__name__, self.get_params(deep=False), self.parameter_constraints)
+        super().validate_params()
         if (getattr(self, "gaussian_blend", False) or getattr(self, "neighbour_blend", 0)) \
                 and self.numeric_encoding == "mode":
             raise TabaeError(
