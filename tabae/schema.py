@@ -9,6 +9,7 @@ surfacing as a torch shape error three layers down.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -16,13 +17,13 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from tabae.exceptions import SchemaError
+from tabae.exceptions import SchemaError, TabaeWarning
 from tabae.jsonvalues import PLAIN_TYPES, from_json_value, round_trips, to_builtin, to_json_value
 
-__all__ = ["KINDS", "ColumnSpec", "TableSchema", "as_list", "check_frame", "as_frame"]
+__all__ = ["KINDS", "ColumnSpec", "TableSchema", "as_list", "check_frame", "looks_like_id"]
 
 #: The column kinds tabae models. Each maps to an encoder and an output head.
-KINDS = ("numeric", "integer", "categorical", "boolean", "datetime")
+KINDS = ("numeric", "integer", "categorical", "boolean", "datetime", "id")
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class TableSchema:
                 f"kinds names columns not in the frame: {sorted(unknown)}; "
                 f"the frame has {list(df.columns)}"
             )
-        specs = []
+        specs, keys = [], []
         for name in df.columns:
             series = df[name]
             if series.isna().all():
@@ -120,6 +121,9 @@ class TableSchema:
                     "since there is nothing to learn from it"
                 )
             kind = kinds.get(name) or _infer_kind(series)
+            if name not in kinds and looks_like_id(series, kind):
+                keys.append(name)
+                kind = "id"
             if kind not in KINDS:
                 raise SchemaError(f"column {name!r}: unknown kind {kind!r}; choose one of {KINDS}")
             _check_kind_fits(series, kind)
@@ -131,6 +135,14 @@ class TableSchema:
             specs.append(ColumnSpec(str(name), kind, str(dtype), cats, ordered, cats_dtype))
         schema = cls(tuple(specs))
         schema.check_serialisable(df)
+        if keys:
+            warnings.warn(
+                f"columns {keys} look like identifiers (all or nearly all values distinct): they pass "
+                "through as keys (imputation leaves their holes, scores ignore them, samples get fresh "
+                "keys) instead of being modelled; pass kinds={" + ", ".join(f"{k!r}: 'categorical'" for k in keys)
+                + "} to model them as categories",
+                TabaeWarning, stacklevel=5,  # the caller of a model's fit
+            )
         return schema
 
     # ------------------------------------------------------------------ access
@@ -253,14 +265,21 @@ def check_frame(df: Any, argument: str) -> None:
         )
 
 
-def as_frame(X: Any) -> pd.DataFrame:
-    """A DataFrame as is; a 2-D array as a frame with columns ``x0, x1, ...`` (sklearn adapters)."""
-    if isinstance(X, pd.DataFrame):
-        return X
-    array = np.asarray(X)
-    if array.ndim != 2:
-        raise SchemaError(f"X must be 2-D (rows x columns), got shape {array.shape}")
-    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+def looks_like_id(series: pd.Series, kind: str, min_rows: int = 20, distinct: float = 0.95) -> bool:
+    """Whether a column is an identifier rather than data: strings (not a pandas
+    ``category``) of which at least ``distinct`` of the observed values are distinct, or
+    integers that are all distinct and nearly consecutive (row numbers). Small tables
+    (under ``min_rows`` observed values) are not judged."""
+    observed = series.dropna()
+    n = len(observed)
+    if n < min_rows:
+        return False
+    if kind == "categorical" and not isinstance(series.dtype, pd.CategoricalDtype):
+        return observed.nunique() >= distinct * n
+    if kind == "integer":
+        span = float(observed.max()) - float(observed.min()) + 1
+        return observed.nunique() == n and span <= n / distinct
+    return False
 
 
 def _infer_kind(series: pd.Series) -> str:
@@ -303,6 +322,7 @@ _KIND_CHECKS = {
     or pd.api.types.infer_dtype(s, skipna=True) == "boolean",
     # Anything can be treated as a category (numbers included, when the user says so).
     "categorical": lambda s: not ptypes.is_complex_dtype(s.dtype),
+    "id": lambda s: True,  # a key is passed through, whatever it holds
 }
 
 

@@ -194,9 +194,12 @@ class _Sampler:
             parts.append((X_b[:k], observed_b[:k]))
         X = torch.cat([p[0] for p in parts])
         observed = torch.cat([p[1] for p in parts])
+        observed = observed.cpu().numpy()
         frame = model.encoder_.inverse_transform(
-            X.cpu().numpy(), observed.cpu().numpy(), row_uniforms=rand.uniform_np(self._RARE, model.encoder_.n_columns_)
+            X.cpu().numpy(), observed, row_uniforms=rand.uniform_np(self._RARE, model.encoder_.n_columns_)
         )
+        # ID-like columns get fresh keys: the row's number in its stream (unique per sample).
+        frame = model.encoder_.fill_keys(frame, (keys & np.uint64((1 << 60) - 1)).astype(np.int64), observed)
         return frame, comp.cpu().numpy()
 
     def _decode(self, z: torch.Tensor, rand: RowRandom) -> tuple[torch.Tensor, torch.Tensor]:

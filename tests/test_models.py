@@ -257,3 +257,26 @@ def test_masked_scores_need_a_model_trained_with_hidden_cells(mixed_holes):
     masked = dae.decision_function(mixed_holes, per_column=True, method="masked")
     np.testing.assert_allclose(masked.sum(axis=1), dae.decision_function(mixed_holes), rtol=1e-6)  # auto = masked
     assert np.isfinite(masked.to_numpy()).all()
+
+
+def test_id_like_columns_pass_through(mixed_holes, tmp_path):
+    """An id or an email is a key, not data: never copied into samples, never guessed."""
+    df = mixed_holes.iloc[:300].copy()
+    df.insert(0, "customer", np.arange(5000, 5300))
+    df["email"] = [f"user{i}@mail.org" for i in range(300)]
+    df.loc[df.index[7], "email"] = None
+    with pytest.warns(tabae.TabaeWarning, match=r"\['customer', 'email'\] look like identifiers"):
+        vae = tabae.TabularVAE(random_state=0, **{**FAST, "epochs": 5}).fit(df)
+    assert {c.name: c.kind for c in vae.encoder_.schema_}["email"] == "id"
+    syn = vae.sample(200, random_state=0)
+    assert not set(syn["customer"]) & set(df["customer"]) and syn["customer"].is_unique
+    assert not set(syn["email"].dropna()) & set(df["email"].dropna())
+    filled = vae.impute(df)
+    assert pd.isna(filled.loc[df.index[7], "email"])  # a key's hole stays a hole
+    pd.testing.assert_series_equal(filled["customer"], df["customer"])
+    vae.save(tmp_path / "m.tabae")
+    pd.testing.assert_frame_equal(tabae.load(tmp_path / "m.tabae").sample(20, random_state=1),
+                                  vae.sample(20, random_state=1))
+    modelled = tabae.TabularVAE(random_state=0, kinds={"email": "categorical"}, **{**FAST, "epochs": 2})
+    with pytest.warns(tabae.TabaeWarning, match=r"\['customer'\]"):
+        assert modelled.fit(df).encoder_.schema_["email"].kind == "categorical"

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import tabae
-from tabae.nn.neighbours import fit_stacking_weights, neighbour_means
+from tabae.nn.neighbours import fit_stacking_weights, nearest_rows, neighbour_frequencies, neighbour_means
 from tests.conftest import FAST
 
 
@@ -37,19 +37,28 @@ def test_neighbour_means_use_only_observed_values_of_the_nearest_rows():
     observed = torch.tensor([[True, True], [True, False], [True, True]])
     query = torch.tensor([[0.05], [9.0]])
     visible = torch.ones_like(query)
-    means, found = neighbour_means(query, visible, bank, values, observed, k=2)
+    means, found = neighbour_means(nearest_rows(query, visible, bank, k=2), values, observed)
     np.testing.assert_allclose(means[0].numpy(), [2.0, 5.0], rtol=1e-5)  # equidistant; row 1 lacks col 2
     assert found.all()
     assert means[1, 0] > 50  # the near row dominates the inverse-distance weights
-    _, found = neighbour_means(query, visible, bank, values, torch.zeros_like(observed), k=2)
+    _, found = neighbour_means(nearest_rows(query, visible, bank, k=2), values, torch.zeros_like(observed))
     assert not found.any()
     # A row with nothing visible has no neighbours (every bank row is equally far).
-    _, found = neighbour_means(query, torch.zeros_like(query), bank, values, observed, k=2)
+    _, found = neighbour_means(nearest_rows(query, torch.zeros_like(query), bank, k=2), values, observed)
     assert not found.any()
     # Only the query's visible cells count: the hidden second cell would pick row 2.
     bank2 = torch.tensor([[0.0, 50.0], [5.0, 0.0], [9.0, 0.0]])
-    means, _ = neighbour_means(torch.tensor([[0.2, 0.0]]), torch.tensor([[1.0, 0.0]]), bank2, values, observed, k=1)
+    means, _ = neighbour_means(nearest_rows(torch.tensor([[0.2, 0.0]]), torch.tensor([[1.0, 0.0]]), bank2, k=1),
+                               values, observed)
     assert means[0, 0] == 1.0
+
+
+def test_neighbour_frequencies_vote_by_distance_among_observed_categories():
+    bank = torch.tensor([[0.0], [0.1], [10.0]])
+    onehot = torch.tensor([[[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]], [[0.0, 0.0, 0.0]]])  # row 2's category is missing
+    freq = neighbour_frequencies(nearest_rows(torch.tensor([[0.0]]), torch.ones(1, 1), bank, k=3), onehot)
+    assert freq.shape == (1, 1, 3) and abs(float(freq.sum()) - 1.0) < 1e-6
+    assert freq[0, 0, 0] > freq[0, 0, 1] > 0 and freq[0, 0, 2] == 0  # nearer votes weigh more; missing never votes
 
 
 def _clusters(n=1200, seed=0):

@@ -8,6 +8,7 @@ known values.
 from tabae.encoding.base import ColumnEncoder
 from tabae.encoding.categorical import BooleanEncoder, OneHotEncoder
 from tabae.encoding.dates import DatetimeEncoder
+from tabae.encoding.keys import KeyEncoder
 from tabae.encoding.numeric import ModeSpecificEncoder, QuantileNormalEncoder, StandardEncoder
 from tabae.encoding.table import Span, TableEncoder
 
@@ -21,4 +22,5 @@ __all__ = [
     "OneHotEncoder",
     "BooleanEncoder",
     "DatetimeEncoder",
+    "KeyEncoder",
 ]

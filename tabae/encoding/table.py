@@ -21,6 +21,7 @@ from pandas.api import types as ptypes
 from tabae.encoding.base import ColumnEncoder
 from tabae.encoding.categorical import BooleanEncoder, OneHotEncoder
 from tabae.encoding.dates import DatetimeEncoder
+from tabae.encoding.keys import KeyEncoder
 from tabae.encoding.numeric import NUMERIC_ENCODERS, ModeSpecificEncoder, QuantileNormalEncoder, claimed_decimals
 from tabae.exceptions import NotFittedError, SchemaError
 from tabae.schema import ColumnSpec, TableSchema
@@ -117,6 +118,8 @@ class TableEncoder:
         return self
 
     def _new_encoder(self, spec: ColumnSpec) -> ColumnEncoder:
+        if spec.kind == "id":
+            return KeyEncoder(column=spec.name)
         if spec.kind == "categorical":
             return OneHotEncoder(self.min_frequency, self.max_categories, column=spec.name)
         if spec.kind == "boolean":
@@ -256,6 +259,17 @@ class TableEncoder:
         """
         dtype = spec.pandas_dtype()
         has_missing = missing.any()
+        if spec.kind == "id" and ptypes.is_numeric_dtype(dtype):
+            # An integer key: None (no key) is missing, as NaN.
+            values = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+            missing = missing | np.isnan(values)
+            has_missing = missing.any()
+            if has_missing and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+                return pd.Series(values)
+            return pd.Series(values).astype(dtype)
+        if spec.kind == "id":
+            missing = missing | pd.isna(values)
+            has_missing = missing.any()
         if spec.kind in ("numeric", "integer"):
             values = values.astype(np.float64)
             decimals = None if mean and spec.kind == "numeric" else self.decimals_.get(spec.name)
@@ -277,6 +291,15 @@ class TableEncoder:
             if spec.kind == "boolean" and dtype == np.dtype(bool):
                 return pd.Series(values, dtype=object)
         return pd.Series(values, dtype=dtype)
+
+    def fill_keys(self, frame: pd.DataFrame, rows: np.ndarray, observed: np.ndarray) -> pd.DataFrame:
+        """``frame`` (decoded generated rows) with fresh keys in its ID-like columns: row
+        ``rows[i]`` of a sample gets the key of that number, where ``observed`` says so."""
+        for j, (spec, encoder) in enumerate(zip(self.schema_, self.encoders_, strict=True)):
+            if spec.kind == "id":
+                keys = encoder.fresh(rows).astype(object)
+                frame[spec.name] = self._restore(spec, keys, ~np.asarray(observed[:, j], bool)).to_numpy()
+        return frame
 
     # ------------------------------------------------------------------ introspection
     @property

@@ -72,9 +72,10 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
         encoder = TableEncoder(numeric=self.numeric_encoding, kinds=self.kinds, random_state=seed).fit(df)
         X_np, M_np = encoder.transform(df)
         index = SpanIndex.from_spans(encoder.spans_, encoder.n_features_, encoder.n_columns_)
+        categorical = [p for p, j in enumerate(index.cat_col.tolist()) if encoder.schema_.columns[j].kind == "categorical"]
         blend_config = plan_blend(
             bool(getattr(self, "gaussian_blend", False)), int(getattr(self, "neighbour_blend", 0)),
-            index, len(X_np), self.validation_fraction,
+            index, len(X_np), self.validation_fraction, cat_spans=categorical,
         )
         config = NetConfig(
             n_features=encoder.n_features_, n_columns=encoder.n_columns_, n_gauss=index.n_gauss,
@@ -105,6 +106,9 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
             if config.residual_scale:
                 self._fit_residual_scale(X, M, val_idx)
             self._after_fit(X, M)
+            if blend is not None:
+                # Last, so that the random draws of everything before are as without it.
+                blend.fit_categories(self, X, M, val_idx)
         self.score_offsets_ = self._fit_score_offsets(df, seed)
         return self
 
@@ -228,7 +232,7 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
         whose other columns pin a value down get draws as wide as rows where nothing
         does (a model with ``numeric_loss="gaussian"`` predicts a spread per cell).
         """
-        hides = self.mask_rate > 0 or self.blend_ is not None
+        hides = self.mask_rate > 0 or (self.blend_ is not None and self.blend_.config.n_blend > 0)
         x, m, hide = held_out_cells(X, M, val_idx, hide=hides)
         mean, _, _ = self.predict_cells(x, m & ~hide)
         index = self.span_index_

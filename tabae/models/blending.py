@@ -17,6 +17,7 @@ file beside the network, but not part of the network, which only predicts.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from dataclasses import asdict, dataclass
 
@@ -25,7 +26,13 @@ from torch import nn
 
 from tabae.exceptions import TabaeWarning
 from tabae.nn.gaussian import conditional_mean, fit_gaussian_em
-from tabae.nn.neighbours import completed_rows, fit_stacking_weights, neighbour_means
+from tabae.nn.neighbours import (
+    completed_rows,
+    fit_stacking_weights,
+    nearest_rows,
+    neighbour_frequencies,
+    neighbour_means,
+)
 from tabae.nn.training import validation_size
 
 __all__ = ["BlendConfig", "ImputationBlend", "plan_blend", "held_out_cells", "MAX_GAUSSIAN_COLUMNS", "MAX_BANK_ROWS"]
@@ -52,17 +59,26 @@ class BlendConfig:
     gaussian: bool  # predictor: the EM Gaussian's conditional mean
     n_bank: int  # predictor: training rows kept for the neighbour mean (0 = none)
     neighbours: int  # k of the neighbour mean
+    cat_spans: tuple = ()  # categorical spans (rows of SpanIndex.cat_pos) whose probabilities are blended
+    cat_width: int = 1  # the widest of those spans
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "cat_spans": list(self.cat_spans)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "BlendConfig":
-        return cls(**d)
+        return cls(**{**d, "cat_spans": tuple(d.get("cat_spans", ()))})
 
 
-def plan_blend(gaussian: bool, k: int, index, n_rows: int, validation_fraction: float) -> BlendConfig | None:
-    """The blend a model's parameters ask for on this layout, or None (nothing to blend)."""
+def plan_blend(gaussian: bool, k: int, index, n_rows: int, validation_fraction: float,
+               cat_spans: tuple = ()) -> BlendConfig | None:
+    """The blend a model asks for on this layout, or None (nothing to blend).
+
+    Numbers are blended when the parameters ask for it (``gaussian_blend``,
+    ``neighbour_blend``); the categorical spans listed in ``cat_spans`` always are: a
+    network whose guess for a hidden category is worse than the column's most frequent
+    value (a VAE trained without hidden cells can be) then falls back on it.
+    """
     n_numeric = index.n_gauss
     if gaussian and n_numeric > MAX_GAUSSIAN_COLUMNS:
         # Every row's pattern needs a G x G solve: at this width the blend would cost
@@ -74,19 +90,30 @@ def plan_blend(gaussian: bool, k: int, index, n_rows: int, validation_fraction: 
         )
         gaussian = False
     gaussian = bool(gaussian) and n_numeric > 0
+    cat_spans = tuple(int(p) for p in cat_spans)
     n_train = n_rows - validation_size(n_rows, validation_fraction)
-    n_bank = min(n_train, MAX_BANK_ROWS) if k and n_numeric else 0
-    if not (gaussian or n_bank):
+    n_bank = min(n_train, MAX_BANK_ROWS) if k and (n_numeric or cat_spans) else 0
+    n_blend = n_numeric if (gaussian or (k and n_numeric)) else 0
+    if not (n_blend or cat_spans):
         return None
-    return BlendConfig(index.n_features, index.n_columns, n_numeric, gaussian, n_bank, int(k) if n_bank else 0)
+    width = int(index.cat_valid[list(cat_spans)].sum(1).max()) if cat_spans else 1
+    return BlendConfig(index.n_features, index.n_columns, n_blend, gaussian, n_bank, int(k) if n_bank else 0,
+                       cat_spans, width)
 
 
 class ImputationBlend(nn.Module):
     """The fitted predictors beside the network and their per-column stacking weights.
 
-    Buffers (saved with the model): ``pos`` (the blended units' positions in the encoded
-    layout), ``weights`` ``(n_blend, n_predictors)``, the Gaussian's ``fill_mean`` /
-    ``fill_cov``, and the neighbour bank ``bank_x`` / ``bank_m`` (encoded training rows).
+    Numbers: the network, the EM Gaussian and the neighbour mean, mixed with convex
+    weights per column fitted on held-out hidden cells (least squares). Categories: the
+    network's class probabilities, the column's training frequencies and the neighbours'
+    class frequencies, mixed with convex weights per column chosen for the accuracy of
+    the most likely class on held-out hidden cells.
+
+    Buffers (saved with the model): ``pos`` (the blended numeric units' positions),
+    ``weights`` ``(n_blend, n_predictors)``, the Gaussian's ``fill_mean`` / ``fill_cov``,
+    the neighbour bank ``bank_x`` / ``bank_m`` (encoded training rows), and for
+    categories ``cat_marginal`` ``(spans, width)`` and ``cat_weights`` ``(spans, predictors)``.
     """
 
     def __init__(self, config: BlendConfig):
@@ -100,6 +127,11 @@ class ImputationBlend(nn.Module):
         if c.n_bank:
             self.register_buffer("bank_x", torch.zeros(c.n_bank, c.n_features))
             self.register_buffer("bank_m", torch.zeros(c.n_bank, c.n_columns, dtype=torch.bool))
+        if c.cat_spans:
+            self.register_buffer("cat_marginal", torch.zeros(len(c.cat_spans), c.cat_width))
+            weights = torch.zeros(len(c.cat_spans), 2 + int(c.n_bank > 0))
+            weights[:, 0] = 1.0  # the network alone until fitted
+            self.register_buffer("cat_weights", weights)
         self._bank_cache = None
 
     @property
@@ -114,12 +146,14 @@ class ImputationBlend(nn.Module):
     # ------------------------------------------------------------------ fit
     @torch.no_grad()
     def fit(self, model, X: torch.Tensor, M: torch.Tensor, val_idx: torch.Tensor) -> "ImputationBlend":
-        """Fit the predictors on the training rows, then their weights on held-out cells.
+        """Fit the numeric predictors on the training rows, then their weights on held-out cells.
 
-        ``model`` is the fitted model whose network is blended (its :meth:`heads`).
+        ``model`` is the fitted model whose network is blended (its :meth:`heads`). The
+        categories are fitted last, by :meth:`fit_categories`.
         """
         index = model.span_index_
-        self.pos.copy_(index.gauss_pos)
+        if self.config.n_blend:
+            self.pos.copy_(index.gauss_pos)
         train_rows = _training_rows(len(X), val_idx, X.device)
         if self.config.gaussian:
             self._fit_gaussian(index, X, M, train_rows)
@@ -128,10 +162,12 @@ class ImputationBlend(nn.Module):
             self.bank_x.copy_(X[bank])
             self.bank_m.copy_(M[bank])
         self._bank_cache = None
+        if not self.config.n_blend:
+            return self
         x, m, hide = held_out_cells(X, M, val_idx)
         m_in = m & ~hide
         mean, _, _ = model.heads(x, m_in)
-        predictions = torch.stack(self._predictions(model, x, m_in, mean)).double()
+        predictions = torch.stack(self._predictions(model, x, m_in, mean, self._neighbours(model, x, m_in))).double()
         hidden = hide[:, index.feature_column][:, self.pos]
         if self.config.n_bank and not len(val_idx):
             # A tiny table has no validation rows: the held-out rows are in the bank, where
@@ -141,6 +177,42 @@ class ImputationBlend(nn.Module):
         else:
             weights = fit_stacking_weights(predictions, x[:, self.pos].double(), hidden)
         self.weights.copy_(weights.float())
+        return self
+
+    @torch.no_grad()
+    def fit_categories(self, model, X: torch.Tensor, M: torch.Tensor, val_idx: torch.Tensor) -> "ImputationBlend":
+        """The categorical spans' training frequencies, then their mixing weights: per
+        span, the convex weights (on a grid) whose most likely class is right most often
+        on cells hidden from held-out rows (ties: the lowest log-loss)."""
+        if not self.config.cat_spans:
+            return self
+        index = model.span_index_
+        pos, valid, cols = self._cat_layout(index)
+        train = _training_rows(len(X), val_idx, X.device)
+        onehot = X[train][:, pos] * valid  # (n, P, W)
+        counts = onehot.sum(0)
+        self.cat_marginal.copy_(counts / counts.sum(-1, keepdim=True).clamp(min=1))
+        x, m, hide = held_out_cells(X, M, val_idx)
+        m_in = m & ~hide
+        mean, _, _ = model.heads(x, m_in)
+        probs = self._cat_predictions(model, x, m_in, mean, self._neighbours(model, x, m_in))  # (Q, N, P, W)
+        if self.config.n_bank and not len(val_idx):
+            probs = probs[:-1]  # tiny table: the held-out rows are in the bank (see fit)
+        target = (x[:, pos] * valid).argmax(-1)  # (N, P)
+        hidden = hide[:, cols]  # (N, P)
+        grid = _simplex_grid(len(probs)).to(X.device)  # (S, Q)
+        for p in range(len(cols)):
+            rows = hidden[:, p]
+            if not rows.any():
+                continue
+            cand = torch.einsum("sq,qnw->snw", grid, probs[:, rows, p].double())  # (S, n, W)
+            truth = target[rows, p]
+            correct = (cand.argmax(-1) == truth).double().sum(1)
+            loss = -cand.gather(2, truth.expand(len(grid), -1)[:, :, None]).clamp(min=1e-12).log().sum((1, 2))
+            best = torch.argmax(correct * 1e6 - loss / (1.0 + loss.abs().max()))  # accuracy first, then log-loss
+            weights = torch.zeros(self.cat_weights.shape[1], dtype=grid.dtype, device=X.device)
+            weights[: len(probs)] = grid[best]
+            self.cat_weights[p].copy_(weights.float())
         return self
 
     def _fit_gaussian(self, index, X, M, rows) -> None:
@@ -157,12 +229,30 @@ class ImputationBlend(nn.Module):
 
     # ------------------------------------------------------------------ use
     def blend(self, model, x: torch.Tensor, m_in: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
-        """``mean`` (the network's heads) with the blended units replaced by the weighted predictors."""
-        predictions = self._predictions(model, x, m_in, mean)
-        mixed = sum(w * p for w, p in zip(self.weights.T, predictions, strict=False))
-        return mean.index_copy(1, self.pos, mixed)
+        """``mean`` (the network's heads) with the blended numbers replaced by the weighted
+        predictors and the blended categories' logits by the log of the mixed probabilities."""
+        neighbours = self._neighbours(model, x, m_in)
+        if self.config.n_blend:
+            predictions = self._predictions(model, x, m_in, mean, neighbours)
+            mixed = sum(w * p for w, p in zip(self.weights.T, predictions, strict=True))
+            mean = mean.index_copy(1, self.pos, mixed)
+        if self.config.cat_spans:
+            probs = self._cat_predictions(model, x, m_in, mean, neighbours)  # (Q, N, P, W)
+            weights = self.cat_weights[:, : len(probs)].T[:, None, :, None]  # (Q, 1, P, 1)
+            mixed = (weights * probs).sum(0)  # (N, P, W)
+            pos, valid, _ = self._cat_layout(model.span_index_)
+            mean = mean.clone()
+            mean[:, pos[valid]] = mixed.clamp(min=1e-12).log()[:, valid]
+        return mean
 
-    def _predictions(self, model, x, m_in, mean) -> list[torch.Tensor]:
+    def _neighbours(self, model, x, m_in):
+        """The nearest bank rows of each row (None without a bank)."""
+        if not self.config.n_bank:
+            return None
+        m_feat = m_in[:, model.span_index_.feature_column].float()
+        return nearest_rows(x * m_feat, m_feat, self._bank(model)[2], self.config.neighbours)
+
+    def _predictions(self, model, x, m_in, mean, neighbours) -> list[torch.Tensor]:
         """Each predictor's guess for the blended units ``(N, n_blend)``: net, Gaussian, neighbours."""
         index, pos = model.span_index_, self.pos
         m_feat = m_in[:, index.feature_column].float()
@@ -170,23 +260,49 @@ class ImputationBlend(nn.Module):
         if self.config.gaussian:
             out.append(conditional_mean(x[:, pos], m_feat[:, pos], self.fill_mean, self.fill_cov))
         if self.config.n_bank:
-            bank_values, bank_observed, bank_rows = self._bank(model)
-            near, found = neighbour_means(x * m_feat, m_feat, bank_rows, bank_values, bank_observed,
-                                          self.config.neighbours)
+            bank_values, bank_observed = self._bank(model)[:2]
+            near, found = neighbour_means(neighbours, bank_values, bank_observed)
             out.append(torch.where(found, near, mean[:, pos]))
         return out
 
+    def _cat_layout(self, index):
+        """Positions ``(P, W)``, valid slots ``(P, W)`` and owning columns ``(P,)`` of the blended spans."""
+        spans = list(self.config.cat_spans)
+        width = self.config.cat_width
+        return index.cat_pos[spans][:, :width], index.cat_valid[spans][:, :width], index.cat_col[spans]
+
+    def _cat_predictions(self, model, x, m_in, mean, neighbours) -> torch.Tensor:
+        """Class probabilities ``(Q, N, P, W)``: the network, the training frequencies, the neighbours."""
+        pos, valid, _ = self._cat_layout(model.span_index_)
+        net = torch.softmax(mean[:, pos].masked_fill(~valid, float("-inf")), dim=-1)
+        out = [net, self.cat_marginal.expand_as(net)]
+        if self.config.n_bank:
+            votes = neighbour_frequencies(neighbours, self._bank(model)[3])
+            out.append(torch.where(votes.sum(-1, keepdim=True) > 0, votes, net))
+        return torch.stack(out)
+
     def _bank(self, model):
-        """The bank's values and observed flags at the blended units, and its completed rows
-        (computed once: the network is fixed after fit)."""
+        """The bank's values and observed flags at the blended units, its completed rows and
+        its categories one-hot (computed once: the network is fixed after fit)."""
         if self._bank_cache is None:
             index, x, m = model.span_index_, self.bank_x, self.bank_m
             m_feat = m[:, index.feature_column].float()
             mean = torch.cat([
                 model.heads(x[s : s + _BANK_BATCH], m[s : s + _BANK_BATCH])[0] for s in range(0, len(x), _BANK_BATCH)
             ])
-            self._bank_cache = (x[:, self.pos], m_feat[:, self.pos] > 0, completed_rows(x, m_feat, mean, index))
+            onehot = None
+            if self.config.cat_spans:
+                pos, valid, _ = self._cat_layout(index)
+                onehot = x[:, pos] * valid  # missing cells are all-zero rows
+            self._bank_cache = (x[:, self.pos], m_feat[:, self.pos] > 0, completed_rows(x, m_feat, mean, index), onehot)
         return self._bank_cache
+
+
+def _simplex_grid(n: int) -> torch.Tensor:
+    """Convex weights over ``n`` predictors on a grid (steps of 0.05 for two, 0.1 for three)."""
+    steps = 20 if n <= 2 else 10
+    points = [w for w in itertools.product(range(steps + 1), repeat=n) if sum(w) == steps]
+    return torch.tensor(points, dtype=torch.float64) / steps
 
 
 def _training_rows(n: int, val_idx: torch.Tensor, device) -> torch.Tensor:

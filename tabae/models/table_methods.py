@@ -291,10 +291,11 @@ class TableMethods:
         """``df`` with its holes filled from ``decoded``, the completions of rows ``rows``
         (positions); every other cell is left exactly as it was."""
         out = df.copy()
-        for j, name in enumerate(self.encoder_.schema_.names):
+        for j, spec in enumerate(self.encoder_.schema_.columns):
             holes = np.flatnonzero(missing[:, j])
-            if not len(holes):
+            if not len(holes) or spec.kind == "id":  # a key cannot be guessed: its holes stay
                 continue
+            name = spec.name
             fill = decoded[name].iloc[np.searchsorted(rows, holes)]
             column = out[name].copy()
             if pd.api.types.is_integer_dtype(column.dtype) or pd.api.types.is_float_dtype(column.dtype):

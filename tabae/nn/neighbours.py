@@ -22,7 +22,7 @@ import torch
 from tabae.nn.heads import point_rows
 from tabae.nn.losses import SpanIndex
 
-__all__ = ["completed_rows", "neighbour_means", "fit_stacking_weights"]
+__all__ = ["completed_rows", "nearest_rows", "neighbour_means", "neighbour_frequencies", "fit_stacking_weights"]
 
 _QUERY_BLOCK = 1024  # queries per distance block: 1024 x 20,000 floats = 80 MB
 
@@ -39,25 +39,17 @@ def completed_rows(x: torch.Tensor, m_feat: torch.Tensor, mean: torch.Tensor, in
     return torch.where(m_feat > 0, x, pred)
 
 
-def neighbour_means(
-    query: torch.Tensor,
-    visible: torch.Tensor,
-    bank: torch.Tensor,
-    bank_values: torch.Tensor,
-    bank_observed: torch.Tensor,
-    k: int,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Distance-weighted means of the ``k`` nearest bank rows' observed values.
+def nearest_rows(query: torch.Tensor, visible: torch.Tensor, bank: torch.Tensor, k: int):
+    """The ``k`` nearest bank rows of each query row, compared on its visible cells.
 
-    query : (N, D) encoded query rows; visible : (N, D) 1 where a query cell counts
-    bank : (R, D) completed bank rows
-    bank_values : (R, G) the values to average; bank_observed : (R, G) which are real
-    Returns the means ``(N, G)`` and whether any neighbour had the value ``(N, G)``.
+    query : (N, D) encoded query rows; visible : (N, D) 1 where a query cell counts;
+    bank : (R, D) completed bank rows. Returns their indices ``(N, k)``, inverse-distance
+    weights ``(N, k)`` (zero for a row with nothing visible: it is equally far from every
+    bank row, so it has no neighbours).
     """
     k = int(min(k, len(bank)))
-    observed = bank_observed.to(bank_values.dtype)
     bank_sq = (bank**2).T  # (D, R)
-    means, found = [], []
+    indices, weights = [], []
     for s in range(0, len(query), _QUERY_BLOCK):
         q, v = query[s : s + _QUERY_BLOCK], visible[s : s + _QUERY_BLOCK].to(query.dtype)
         # sum_j v_j (q_j - b_j)^2 for every bank row at once, rescaled to all D cells
@@ -67,15 +59,38 @@ def neighbour_means(
         scale = bank.shape[1] / v.sum(1, keepdim=True).clamp(min=1)
         dist = ((sq + (v * q * q).sum(1, keepdim=True)).clamp(min=0) * scale).sqrt()
         weight = 1.0 / (dist + 1e-6)  # (n, k); a row's own copy in the bank has no value where it is hidden
-        w = weight[:, :, None] * observed[idx]  # (n, k, G)
-        total = w.sum(1)
-        means.append((w * bank_values[idx]).sum(1) / total.clamp(min=1e-12))
-        # A row with nothing visible is equally far from every bank row: no neighbours.
-        found.append((total > 0) & (v.sum(1, keepdim=True) > 0))
-    if not means:
-        shape = (0, bank_values.shape[1])
-        return bank_values.new_zeros(shape), torch.zeros(shape, dtype=torch.bool, device=bank.device)
-    return torch.cat(means), torch.cat(found)
+        indices.append(idx)
+        weights.append(weight * (v.sum(1, keepdim=True) > 0))
+    if not indices:
+        empty = torch.zeros(0, k, device=bank.device)
+        return empty.long(), empty
+    return torch.cat(indices), torch.cat(weights)
+
+
+def neighbour_means(
+    neighbours: tuple[torch.Tensor, torch.Tensor], bank_values: torch.Tensor, bank_observed: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Distance-weighted means of the nearest bank rows' observed values.
+
+    neighbours : :func:`nearest_rows`' indices and weights ``(N, k)``;
+    bank_values : (R, G) the values to average; bank_observed : (R, G) which are real.
+    Returns the means ``(N, G)`` and whether any neighbour had the value ``(N, G)``.
+    """
+    idx, weight = neighbours
+    w = weight[:, :, None] * bank_observed.to(bank_values.dtype)[idx]  # (N, k, G)
+    total = w.sum(1)
+    return (w * bank_values[idx]).sum(1) / total.clamp(min=1e-12), total > 0
+
+
+def neighbour_frequencies(neighbours: tuple[torch.Tensor, torch.Tensor], bank_onehot: torch.Tensor) -> torch.Tensor:
+    """Distance-weighted class frequencies of the nearest bank rows' observed categories.
+
+    bank_onehot : (R, P, W) one-hot categories of the bank rows (all zero where missing).
+    Returns ``(N, P, W)`` frequencies (all zero where no neighbour had the column).
+    """
+    idx, weight = neighbours
+    votes = (weight[:, :, None, None] * bank_onehot[idx]).sum(1)  # (N, P, W)
+    return votes / votes.sum(-1, keepdim=True).clamp(min=1e-12)
 
 
 @torch.no_grad()
