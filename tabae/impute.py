@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, 
 from tabae.adapters import SEED, check_adapter_fitted, is_model
 from tabae.estimator import TableEstimatorMixin
 from tabae.exceptions import TabaeError
-from tabae.inputs import check_training_table, set_feature_names, to_frame
+from tabae.inputs import set_feature_names, to_frame
 from tabae.nn.training import auto_epochs
 from tabae.params import Boolean, NoneValue, Predicate
 
@@ -181,7 +181,6 @@ class AEImputer(TableEstimatorMixin, OneToOneFeatureMixin, TransformerMixin, Bas
         """
         self.validate_params()
         df, was_frame = to_frame(X)
-        check_training_table(df, type(self).__name__)
         if self.estimator is None:
             model = imputation_model(len(df), random_state=self.random_state, verbose=self.verbose)
         else:

@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, clone
 
 from tabae.adapters import SEED, check_adapter_fitted, is_model
 from tabae.estimator import TableEstimatorMixin
-from tabae.inputs import check_training_table, set_feature_names, to_frame
+from tabae.inputs import set_feature_names, to_frame
 from tabae.params import Boolean, Interval, NoneValue, Options, Predicate
 
 __all__ = ["AEOutlierDetector"]
@@ -118,7 +118,6 @@ class AEOutlierDetector(TableEstimatorMixin, BaseEstimator):
         """
         self.validate_params()
         df, was_frame = to_frame(X)
-        check_training_table(df, type(self).__name__)
         if self.estimator is None:
             from tabae.models import Autoencoder
 

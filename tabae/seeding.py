@@ -26,9 +26,9 @@ def seed_from(random_state) -> int:
         return int(np.random.SeedSequence().entropy % (2**32))
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(2**32))
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool) and random_state >= 0:
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool) and 0 <= random_state < 2**63:
         return int(random_state)
-    raise TabaeError(f"random_state={random_state!r}; pass None, a non-negative int or a numpy Generator")
+    raise TabaeError(f"random_state={random_state!r}; pass None, an int in [0, 2**63) or a numpy Generator")
 
 
 @contextlib.contextmanager
@@ -114,12 +114,19 @@ class RowRandom:
         return out
 
 
-def row_keys(frame) -> np.ndarray:
-    """One uint64 key per row of a DataFrame: a hash of its index label and its values.
+def row_keys(index, x: torch.Tensor, m: torch.Tensor) -> np.ndarray:
+    """One uint64 key per row: a hash of its index label and its encoded cells.
 
-    Identical rows with identical labels share a key (and so their draws); anything
-    else about the call (chunking, the other rows) does not enter it.
+    The encoded cells do not depend on the column order or on how a hole is written
+    (NaN, None, ``pd.NA``), so neither changes a row's draws; identical rows with
+    identical labels share a key, and nothing else about the call (chunking, the other
+    rows) enters it. Arrays get their positions as labels.
     """
     import pandas as pd
 
-    return pd.util.hash_pandas_object(frame, index=True).to_numpy(dtype=np.uint64)
+    cells = np.concatenate([x.cpu().numpy(), m.cpu().numpy().astype(np.float32)], axis=1)
+    content = pd.util.hash_pandas_object(pd.DataFrame(cells), index=False).to_numpy(dtype=np.uint64)
+    labels = pd.util.hash_pandas_object(pd.Series(index, dtype=object) if len(index) else pd.Series([], dtype=object),
+                                        index=False).to_numpy(dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        return content ^ (labels * _GOLDEN)

@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 
 from tabae.exceptions import TabaeError
-from tabae.nn.blocks import INFER_BATCH, padded_blocks
+from tabae.nn.blocks import INFER_BATCH, pad_keys, padded_blocks
 from tabae.nn.heads import sample_mask
 from tabae.seeding import RowRandom, seed_from
 
@@ -189,8 +189,7 @@ class _Sampler:
         # whatever the chunk it is generated in.
         parts = []
         for start, (k, (zb,)) in zip(range(0, len(z), INFER_BATCH), padded_blocks(z), strict=True):
-            block_keys = np.concatenate([keys[start : start + k], np.zeros(len(zb) - k, np.uint64)])
-            X_b, observed_b = self._decode(zb, RowRandom(self.seed, block_keys, self.device))
+            X_b, observed_b = self._decode(zb, RowRandom(self.seed, pad_keys(keys[start : start + k], len(zb)), self.device))
             parts.append((X_b[:k], observed_b[:k]))
         X = torch.cat([p[0] for p in parts])
         observed = torch.cat([p[1] for p in parts])

@@ -74,6 +74,9 @@ def test_chunking_never_changes_imputations(make, mixed_holes):
     chunked = [model.impute_draws(p, n_draws=2, random_state=3) for p in reversed(parts)]
     for d in range(2):
         pd.testing.assert_frame_equal(pd.concat([c[d] for c in reversed(chunked)]), whole[d])
+    # nor on the column order or how a hole is written
+    shuffled = model.impute_draws(df[df.columns[::-1]].astype({"y": "Float64"}), n_draws=2, random_state=3)
+    pd.testing.assert_frame_equal(shuffled[1][df.columns].astype({"y": "float64"}), whole[1])
 
 
 def test_bad_input(model, mixed_holes):
@@ -238,4 +241,6 @@ def test_draws_of_a_squared_error_model_carry_its_own_uncertainty():
     lo, hi = np.quantile(draws[:, hidden], [0.05, 0.95], axis=0)
     coverage = ((full["y"][hidden] >= lo) & (full["y"][hidden] <= hi)).mean()
     assert 0.75 < coverage <= 1.0
-    assert draws[:, hidden].std(0).mean() < 0.6 * full["y"].std()
+    # The draws' spread is the model's own residual (scale[1] ~ .6 of the column here), not the
+    # whole column's (ratio 1, the old draws); the ratio sits near .6, so the bound leaves room.
+    assert draws[:, hidden].std(0).mean() < 0.7 * full["y"].std()

@@ -280,3 +280,18 @@ def test_id_like_columns_pass_through(mixed_holes, tmp_path):
     modelled = tabae.TabularVAE(random_state=0, kinds={"email": "categorical"}, **{**FAST, "epochs": 2})
     with pytest.warns(tabae.TabaeWarning, match=r"\['customer'\]"):
         assert modelled.fit(df).encoder_.schema_["email"].kind == "categorical"
+
+
+def test_a_fit_that_stops_leaves_no_half_fitted_model(mixed_holes):
+    model = tabae.DenoisingAE(random_state=0, neighbour_blend=3, **{**FAST, "epochs": 2}).fit(mixed_holes)
+
+    def stop(record):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(mixed_holes[["x", "y", "group"]], on_epoch=stop)
+    with pytest.raises(tabae.NotFittedError):
+        model.impute(mixed_holes)
+    with pytest.raises(tabae.TabaeError, match="random_state"):
+        tabae.DenoisingAE(random_state=0, **{**FAST, "epochs": 1}).fit(mixed_holes).impute_draws(
+            mixed_holes, 2, random_state=2**64)

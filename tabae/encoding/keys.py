@@ -40,7 +40,9 @@ class KeyEncoder(ColumnEncoder):
 
     def _fit(self, values) -> None:
         values = pd.Series(values)
-        self.integer_ = bool(pd.api.types.is_integer_dtype(values.dtype))
+        numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
+        # Whole numbers (an integer id read as float because of holes) get integer keys.
+        self.integer_ = bool(numeric and np.all(np.mod(values.to_numpy(dtype=np.float64), 1) == 0))
         self.after_ = int(values.max()) + 1 if self.integer_ and len(values) else 0
 
     def _transform(self, values) -> np.ndarray:

@@ -61,8 +61,13 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
         raises (e.g. Optuna's ``TrialPruned``) stops the fit. Returns ``self``.
         """
         self.validate_params()
-        with torch_threads(self.n_jobs):
-            return self._fit(X, on_epoch)
+        self._forget_fitted()  # a refit that stops part-way must not leave old and new parts mixed
+        try:
+            with torch_threads(self.n_jobs):
+                return self._fit(X, on_epoch)
+        except BaseException:
+            self._forget_fitted()
+            raise
 
     def _fit(self, X, on_epoch) -> "BaseAutoencoder":
         df, frame_input = to_frame(X)
@@ -209,9 +214,15 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
     def _set_extra_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         pass
 
+    def _forget_fitted(self) -> None:
+        """Drop every fitted attribute (before a fit, and after one that did not finish)."""
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")] + ["_plans_cache"]:
+            if hasattr(self, name):
+                delattr(self, name)
+
     def _check_fitted(self) -> None:
         try:
-            check_is_fitted(self, "net_")
+            check_is_fitted(self, "net_")  # a fit that stops part-way leaves none (_forget_fitted)
         except SklearnNotFittedError:
             raise NotFittedError(
                 f"this {type(self).__name__} is not fitted yet; call fit(df) first or tabae.load(path)"
@@ -334,19 +345,25 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
         pre = first(cells)  # (N, H)
         context = net.made(self.context(x, m)) if net.autoregressive else None  # (N, D + G + C)
         out = torch.zeros(m.shape, device=x.device)
-        latent = self.latent_dim
-        for j, plan in enumerate(self._column_plans()):
-            observed = m[:, j]
-            if not observed.any():
-                continue
-            hidden = rest(pre - cells[:, plan.inputs] @ first.weight[:, plan.inputs].T)
-            mu = net.to_latent(hidden)[:, :latent]  # the posterior mean for a variational model
-            heads = F.linear(net.decoder(mu), net.head.weight[plan.units], net.head.bias[plan.units])
-            if context is not None:
-                heads = heads + context[:, plan.units]
-            mean, raw, _ = heads.split([plan.width, plan.n_gauss, 1], dim=1)
-            nll = cell_nll(mean, raw, x[:, plan.feats], m[:, j : j + 1], plan.index, self.numeric_loss)
-            out[:, j] = nll[:, 0]
+        plans = self._column_plans()
+        n = len(x)
+        # Columns go through the hidden layers a group at a time (one large product
+        # instead of many small ones); the groups depend on the column count alone.
+        group = max(1, _MASKED_GROUP_ROWS // max(n, 1))
+        for g0 in range(0, len(plans), group):
+            members = range(g0, min(g0 + group, len(plans)))
+            pre_hidden = torch.cat([pre - cells[:, plans[j].inputs] @ first.weight[:, plans[j].inputs].T
+                                    for j in members])  # (|group| * N, H)
+            mu = net.to_latent(rest(pre_hidden))[:, : self.latent_dim]  # posterior mean for a VAE
+            decoded = net.decoder(mu)  # (|group| * N, H0)
+            for k, j in enumerate(members):
+                plan = plans[j]
+                heads = F.linear(decoded[k * n : (k + 1) * n], net.head.weight[plan.units], net.head.bias[plan.units])
+                if context is not None:
+                    heads = heads + context[:, plan.units]
+                mean, raw, _ = heads.split([plan.width, plan.n_gauss, 1], dim=1)
+                nll = cell_nll(mean, raw, x[:, plan.feats], m[:, j : j + 1], plan.index, self.numeric_loss)
+                out[:, j] = nll[:, 0]
         return out
 
     def draw_cells(self, mean, raw_scale, rand: RowRandom, stream: int) -> torch.Tensor:
@@ -370,11 +387,18 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
         filled, known = x * given[:, index.feature_column], given.clone()
         made = IncrementalMADE(net.made, self.context(filled, known))
         residual = getattr(net, "residual_scale", None)
-        for j, plan in enumerate(self._column_plans()):
+        plans = self._column_plans()
+        for j, plan in enumerate(plans):
+            if j % _DRAW_GROUP == 0:  # the next group of columns' outputs
+                group = plans[j : j + _DRAW_GROUP]
+                made.focus(torch.cat([p.units for p in group]))
+                offsets = np.cumsum([0] + [len(p.units) for p in group])
             todo = ~given[:, j]
             if not todo.any():
                 continue
-            out = base[:, plan.units] + made.outputs(plan.units)  # (N, w + g + 1)
+            k = j % _DRAW_GROUP
+            local = torch.arange(int(offsets[k]), int(offsets[k + 1]), device=base.device)
+            out = base[:, plan.units] + made.outputs(local)  # (N, w + g + 1)
             mean, raw, mask_logit = out.split([plan.width, plan.n_gauss, 1], dim=1)
             drawn = sample_rows(mean, raw, plan.index, rand, stream + 4 * j, self.numeric_loss,
                                 residual_scale=None if residual is None else residual[plan.gauss])
@@ -433,6 +457,12 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
 
         meta, tensors = self._fitted_state()
         write_model_file(path, meta, tensors)
+
+
+#: Rows (columns x rows of a block) that masked scoring sends through the network at once.
+_MASKED_GROUP_ROWS = 8192
+#: Columns whose direct autoregressive path is kept up to date at once while drawing.
+_DRAW_GROUP = 32
 
 
 @dataclass(frozen=True)

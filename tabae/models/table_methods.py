@@ -24,7 +24,7 @@ import torch
 
 from tabae.exceptions import TabaeError
 from tabae.inputs import to_frame
-from tabae.nn.blocks import INFER_BATCH, padded_blocks
+from tabae.nn.blocks import INFER_BATCH, pad_keys, padded_blocks
 from tabae.nn.heads import point_rows
 from tabae.nn.losses import cell_nll, gaussian_scale
 from tabae.seeding import RowRandom, row_keys, seed_from
@@ -127,13 +127,16 @@ class TableMethods:
         """Whether ``method`` scores each column with itself hidden."""
         if method not in _SCORE_METHODS:
             raise TabaeError(f"method={method!r}; choose one of {_SCORE_METHODS}")
-        if method == "masked" and not self.mask_rate > 0:
+        self._check_fitted()
+        # Fitted with mask_rate > 0 (not today's parameter); none yet while training.
+        trained_masked = "masked" in (getattr(self, "score_offsets_", None) or {})
+        if method == "masked" and not trained_masked:
             raise TabaeError(
                 f"method='masked' needs a model trained with hidden cells (mask_rate > 0); this "
-                f"{type(self).__name__} has mask_rate={self.mask_rate!r}, so it never learnt to predict a "
-                "column without seeing it. Use method='reconstruction', or fit with mask_rate=0.3"
+                f"{type(self).__name__} was not, so it never learnt to predict a column without seeing it. "
+                "Use method='reconstruction', or fit with mask_rate=0.3"
             )
-        return method == "masked" or (method == "auto" and self.mask_rate > 0)
+        return method == "masked" or (method == "auto" and trained_masked)
 
     def _raw_cell_scores(self, df: pd.DataFrame, masked: bool) -> np.ndarray:
         """Per-cell NLL of the values ``(n, C)``, NaN where the cell is missing."""
@@ -245,14 +248,14 @@ class TableMethods:
         # Each row draws from its own streams, keyed by its index label and values: a
         # row's draws never depend on the other rows of the call (chunks, Dask).
         rows = np.flatnonzero(missing.any(1))  # only rows with a hole are drawn
-        keys = row_keys(df)[rows]
+        keys = row_keys(df.index, x, m)[rows]
         x, m = x[rows], m[rows]
         draws = []
         for d in range(int(n_draws)):
             stream = (d + 1) << 20
             blocks = []
             for start, (k, (xb, mb)) in zip(range(0, len(x), INFER_BATCH), padded_blocks(x, m), strict=True):
-                rand = RowRandom(seed, _pad_keys(keys[start : start + k], len(xb)), x.device)
+                rand = RowRandom(seed, pad_keys(keys[start : start + k], len(xb)), x.device)
                 blocks.append(self._draw_completion(xb, mb, rand, stream)[:k])
             X_hat = torch.cat(blocks).cpu().numpy() if blocks else np.zeros((0, self.encoder_.n_features_), np.float32)
             rare = RowRandom(seed, keys).uniform_np(stream + 2, self.encoder_.n_columns_)
@@ -303,8 +306,3 @@ class TableMethods:
             column.iloc[holes] = fill.to_numpy()
             out[name] = column
         return out
-
-
-def _pad_keys(keys: np.ndarray, n: int) -> np.ndarray:
-    """Row keys of a padded block (the padding rows' draws are thrown away)."""
-    return np.concatenate([keys, np.zeros(n - len(keys), np.uint64)]) if len(keys) < n else keys

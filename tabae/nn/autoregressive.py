@@ -66,8 +66,9 @@ class IncrementalMADE:
     A full pass costs ``O(D_in * (H + D_out))`` per row, and filling C columns one at a
     time with a full pass each costs C times that: the square of the column count.
     Only the filled column's inputs change at each step, so the hidden pre-activations
-    and the direct path are updated by that column's share alone, and only the next
-    column's outputs are read out.
+    are updated by that column's share alone, and only the next column's outputs are read
+    out. The direct (linear) path is kept for a *focus* of upcoming output units only
+    (a group of columns): one product when the focus moves, small updates inside it.
     """
 
     def __init__(self, made: ColumnMADE, context: torch.Tensor):
@@ -76,15 +77,22 @@ class IncrementalMADE:
         self.w_skip = made.skip.weight * made.mask_skip  # (D_out, D_in)
         self.context = context.clone()  # (N, D_in)
         self.pre = F.linear(context, self.w_hidden, made.hidden.bias)  # (N, H)
-        self.direct = F.linear(context, self.w_skip)  # (N, D_out)
+        self.focus_units = None
 
-    def outputs(self, units: torch.Tensor) -> torch.Tensor:
-        """The correction to output ``units`` ``(N, len(units))`` given the current context."""
-        return F.linear(F.silu(self.pre), self.w_out[units]) + self.direct[:, units]
+    def focus(self, units: torch.Tensor) -> None:
+        """Keep the direct path of output ``units`` (the next group of columns) up to date."""
+        self.focus_units = units
+        self.focus_skip = self.w_skip[units]  # (U, D_in)
+        self.direct = F.linear(self.context, self.focus_skip)  # (N, U)
+
+    def outputs(self, local: torch.Tensor) -> torch.Tensor:
+        """The correction to the focused units at positions ``local`` ``(N, len(local))``."""
+        return F.linear(F.silu(self.pre), self.w_out[self.focus_units[local]]) + self.direct[:, local]
 
     def update(self, inputs: torch.Tensor, values: torch.Tensor) -> None:
         """Set context positions ``inputs`` to ``values`` ``(N, len(inputs))``."""
         delta = values - self.context[:, inputs]
         self.pre += delta @ self.w_hidden[:, inputs].T
-        self.direct += delta @ self.w_skip[:, inputs].T
+        if self.focus_units is not None:
+            self.direct += delta @ self.focus_skip[:, inputs].T
         self.context[:, inputs] = values

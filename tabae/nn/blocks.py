@@ -9,9 +9,10 @@ Dask runs then give the same values, bit for bit, as one call.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-__all__ = ["INFER_BATCH", "padded_blocks"]
+__all__ = ["INFER_BATCH", "padded_blocks", "pad_keys"]
 
 #: Rows of every inference pass.
 INFER_BATCH = 512
@@ -26,3 +27,8 @@ def padded_blocks(*tensors: torch.Tensor, block: int = INFER_BATCH):
         if k < block:
             parts = [torch.cat([p, p.new_zeros((block - k, *p.shape[1:]))]) for p in parts]
         yield k, parts
+
+
+def pad_keys(keys: np.ndarray, n: int) -> np.ndarray:
+    """Random-stream keys of a padded block (the padding rows' draws are thrown away)."""
+    return np.concatenate([keys, np.zeros(n - len(keys), np.uint64)]) if len(keys) < n else keys

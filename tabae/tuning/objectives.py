@@ -296,6 +296,7 @@ def make_objective(task: str, df: pd.DataFrame, *, seed: int, validation_fractio
         if isinstance(hide_fraction, bool) or not isinstance(hide_fraction, (int, float)) or not 0 < hide_fraction < 1:
             raise TabaeError(f"hide_fraction={hide_fraction!r}; pass a share of cells in (0, 1), e.g. 0.2")
         observed = df.iloc[split.val].notna().to_numpy()
+        observed[:, [kinds[name] == "id" for name in df.columns]] = False  # keys are never imputed
         rng = np.random.default_rng([seed, 1])
         split.hidden = observed & (rng.random(observed.shape) < hide_fraction)
         if not split.hidden.any():
