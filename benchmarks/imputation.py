@@ -355,8 +355,13 @@ def load_cache(path: Path) -> dict:
         return json.load(fh).get("results", {})
 
 
-def save_record(path: Path, key: str, record: dict) -> None:
-    """Merge one record into the cache file (re-read under a lock: runs may overlap)."""
+ABOUT = ("benchmarks/imputation.py results; one record per (dataset, method, seed, miss rate, rounding). "
+         "RMSE is min-max normalised with the complete data's min/max, over removed cells.")
+
+
+def save_record(path: Path, key: str, record: dict, about: str = ABOUT) -> None:
+    """Merge one record into the cache file (re-read under a lock: runs may overlap).
+    Other benchmarks (realtables.py) share this cache format with their own ``about``."""
     with _locked(path):
         results = load_cache(path)
         results[key] = record
@@ -364,9 +369,7 @@ def save_record(path: Path, key: str, record: dict) -> None:
         with open(tmp, "w") as fh:
             json.dump(
                 {
-                    "about": "benchmarks/imputation.py results; one record per "
-                    "(dataset, method, seed, miss rate, rounding). RMSE is min-max "
-                    "normalised with the complete data's min/max, over removed cells.",
+                    "about": about,
                     "results": dict(sorted(results.items())),
                 },
                 fh,

@@ -94,10 +94,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as _dt
-import fcntl
 import hashlib
 import inspect
-import json
 import os
 import platform
 import subprocess
@@ -111,6 +109,9 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import imputation as imputation_cache  # noqa: E402  (the shared cache format)
+
 DATA = HERE / "data" / "realtables"
 ADULT = HERE.parent / "tabae" / "data" / "adult.csv"
 DEFAULT_CACHE = HERE / "results" / "realtables.json"
@@ -554,36 +555,16 @@ def cache_key(table, method, seed, rate, busy) -> str:
     return f"{table}|{method}|seed={seed}|miss={rate:g}|busy={int(busy)}"
 
 
-@contextlib.contextmanager
-def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(str(path) + ".lock.tmp", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+ABOUT = ("benchmarks/realtables.py results; one record per (table, method, seed, miss rate, busy). "
+         "nrmse = RMSE / column sd, averaged over numeric columns; cat_acc pooled over hidden categorical cells.")
 
 
 def load_cache(path: Path) -> dict:
-    if not path.exists():
-        return {}
-    with open(path) as fh:
-        return json.load(fh).get("results", {})
+    return imputation_cache.load_cache(path)
 
 
 def save_record(path: Path, key: str, record: dict) -> None:
-    with _locked(path):
-        results = load_cache(path)
-        results[key] = record
-        tmp = Path(str(path) + ".tmp")
-        with open(tmp, "w") as fh:
-            json.dump({"about": "benchmarks/realtables.py results; one record per (table, method, "
-                                "seed, miss rate, busy). nrmse = RMSE / column sd, averaged over "
-                                "numeric columns; cat_acc pooled over hidden categorical cells.",
-                       "results": dict(sorted(results.items()))}, fh, indent=1)
-            fh.write("\n")
-        os.replace(tmp, path)
+    imputation_cache.save_record(path, key, record, about=ABOUT)
 
 
 def tabae_fingerprint() -> str | None:
