@@ -250,34 +250,48 @@ class TableMethods:
         rows = np.flatnonzero(missing.any(1))  # only rows with a hole are drawn
         keys = row_keys(df.index, x, m)[rows]
         x, m = x[rows], m[rows]
+        n_draws = int(n_draws)
+        blocks = [[] for _ in range(n_draws)]
+        for start, (k, (xb, mb)) in zip(range(0, len(x), INFER_BATCH), padded_blocks(x, m), strict=True):
+            rand = RowRandom(seed, pad_keys(keys[start : start + k], len(xb)), x.device)
+            for d, rows_drawn in enumerate(self._draw_completions(xb, mb, rand, n_draws)):
+                blocks[d].append(rows_drawn[:k])
         draws = []
-        for d in range(int(n_draws)):
-            stream = (d + 1) << 20
-            blocks = []
-            for start, (k, (xb, mb)) in zip(range(0, len(x), INFER_BATCH), padded_blocks(x, m), strict=True):
-                rand = RowRandom(seed, pad_keys(keys[start : start + k], len(xb)), x.device)
-                blocks.append(self._draw_completion(xb, mb, rand, stream)[:k])
-            X_hat = torch.cat(blocks).cpu().numpy() if blocks else np.zeros((0, self.encoder_.n_features_), np.float32)
+        for d in range(n_draws):
+            stream = _draw_stream(d)
+            X_hat = torch.cat(blocks[d]).cpu().numpy() if blocks[d] else np.zeros((0, self.encoder_.n_features_), np.float32)
             rare = RowRandom(seed, keys).uniform_np(stream + 2, self.encoder_.n_columns_)
             decoded = self.encoder_.inverse_transform(X_hat, row_uniforms=rare)
             out = self._fill(df, decoded, missing, rows)
             draws.append(out if was_frame else out.to_numpy())
         return draws
 
-    def _draw_completion(self, x, m, rand: RowRandom, stream: int) -> torch.Tensor:
-        """One draw of every cell given the visible ones (only the hidden ones are used).
+    def _draw_completions(self, x, m, rand: RowRandom, n_draws: int):
+        """``n_draws`` draws of every cell given the visible ones (only the hidden ones are used).
 
-        An autoregressive decoder fills the hidden cells column by column, each seeing
-        the cells drawn before it, so that linked hidden cells are drawn consistently.
+        The network runs once per block: a deterministic latent gives the same heads for
+        every draw, and a variational one is encoded once, each draw decoding its own
+        latent sample. An autoregressive decoder fills the hidden cells column by column,
+        each seeing the cells drawn before it, so that linked hidden cells are drawn
+        consistently.
         """
         net = self.net_
-        noise = rand.normal(stream + 1, self.latent_dim)
-        if not net.autoregressive:
-            mean, raw, _ = self.predict_cells(x, m, latent_noise=noise)
-            return self.draw_cells(mean, raw, rand, stream + 16)
-        mu, logvar, _ = net.encode(x, m[:, self.span_index_.feature_column].float(), m.float())
-        base = net.decode_base(mu + (0.5 * logvar).exp() * noise)
-        return self.draw_in_column_order(base, x, m, rand, stream + 16)[0]
+        if net.config.variational:
+            mu, logvar, _ = net.encode(x, m[:, self.span_index_.feature_column].float(), m.float())
+        else:
+            mean, raw, _ = self.predict_cells(x, m)
+        for d in range(n_draws):
+            stream = _draw_stream(d)
+            if not net.config.variational:
+                yield self.draw_cells(mean, raw, rand, stream + 16)
+                continue
+            noise = rand.normal(stream + 1, self.latent_dim)
+            if not net.autoregressive:
+                mean_d, raw_d, _ = self.predict_cells(x, m, latent_noise=noise)
+                yield self.draw_cells(mean_d, raw_d, rand, stream + 16)
+                continue
+            base = net.decode_base(mu + (0.5 * logvar).exp() * noise)
+            yield self.draw_in_column_order(base, x, m, rand, stream + 16)[0]
 
     def _point_completion(self, x, m) -> pd.DataFrame:
         """Decoded best guesses; numeric columns carry their predictive mean in data space."""
@@ -306,3 +320,8 @@ class TableMethods:
             column.iloc[holes] = fill.to_numpy()
             out[name] = column
         return out
+
+
+def _draw_stream(d: int) -> int:
+    """First random stream of imputation draw ``d`` (each draw owns 2**20 streams)."""
+    return (d + 1) << 20
