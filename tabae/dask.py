@@ -51,6 +51,7 @@ import pyarrow as pa
 from tabae.batch.coerce import check_columns, sample_dtypes
 from tabae.batch.jobs import check_keep, impute_frame, score_frame
 from tabae.exceptions import TabaeError
+from tabae.params import COUNT
 from tabae.seeding import seed_from
 
 __all__ = ["ModelBlob", "impute", "score", "sample"]
@@ -229,9 +230,9 @@ def sample(model, n: int, npartitions: int = 8, random_state=0):
     (4, 100)
     """
     dask, dd = _dask()
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+    if not COUNT.accepts(n):
         raise TabaeError(f"n={n!r}; pass a positive number of rows")
-    if isinstance(npartitions, bool) or not isinstance(npartitions, (int, np.integer)) or npartitions < 1:
+    if not COUNT.accepts(npartitions):
         raise TabaeError(f"npartitions={npartitions!r}; pass a positive int")
     blob = ModelBlob.from_model(model)
     fitted = blob.load()

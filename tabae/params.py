@@ -36,6 +36,7 @@ __all__ = [
     "Predicate",
     "check_params",
     "describe",
+    "COUNT",
 ]
 
 
@@ -134,6 +135,10 @@ class Predicate:
 
     def describe(self) -> str:
         return self.text
+
+
+#: A count of things: an int >= 1 (booleans are not counts).
+COUNT = Interval(int, 1)
 
 
 def describe(alternatives) -> str:

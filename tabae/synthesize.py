@@ -25,6 +25,7 @@ import torch
 from tabae.exceptions import TabaeError
 from tabae.nn.blocks import INFER_BATCH, pad_keys, padded_blocks
 from tabae.nn.heads import sample_mask
+from tabae.params import COUNT, Interval
 from tabae.seeding import RowRandom, seed_from
 
 __all__ = ["fit_latent_prior", "generate", "iter_generate"]
@@ -220,7 +221,7 @@ def _keys(start: int, stop: int, space: int = 0) -> np.ndarray:
 
 
 def _check_n(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+    if not COUNT.accepts(n):
         raise TabaeError(f"n={n!r}; pass the number of rows to generate as a positive int")
     return int(n)
 
@@ -230,11 +231,11 @@ def iter_generate(model, n, *, chunk_size=50_000, random_state=None, conditions=
     """Yield generated frames of at most ``chunk_size`` rows until ``n`` rows were produced
     (rows ``start ..`` of the stream; conditional samples always start at 0)."""
     n = _check_n(n)
-    if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or start < 0:
+    if not Interval(int, 0).accepts(start):
         raise TabaeError(f"start={start!r}; pass the number of the first row, an int >= 0")
     if start and conditions:
         raise TabaeError("start= works for samples without conditions; a conditional sample always starts at row 0")
-    if not isinstance(chunk_size, (int, np.integer)) or chunk_size <= 0:
+    if not COUNT.accepts(chunk_size):
         raise TabaeError(f"chunk_size={chunk_size!r}; pass a positive int")
     conds = _parse_conditions(model, conditions)
     sampler = _Sampler(model, random_state)

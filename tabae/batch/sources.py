@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from tabae.exceptions import TabaeError
+from tabae.params import COUNT
 
 __all__ = ["Source", "open_source", "sample_rows", "FORMATS"]
 
@@ -156,7 +157,7 @@ def sample_rows(source: Source, n: int, random_state: int = 0, batch_size: int =
     >>> len(rows), rows["x"].is_monotonic_increasing
     (10, True)
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+    if not COUNT.accepts(n):
         raise TabaeError(f"sample size {n!r}; pass a positive number of rows")
     # Salted, so that the keys are not the very stream a user's own default_rng(seed) drew the data with.
     rng = np.random.default_rng(np.random.SeedSequence(random_state, spawn_key=(0x5A3D1E,)))

@@ -27,6 +27,7 @@ from tabae.inputs import to_frame
 from tabae.nn.blocks import INFER_BATCH, pad_keys, padded_blocks
 from tabae.nn.heads import point_rows
 from tabae.nn.losses import cell_nll, gaussian_scale
+from tabae.params import COUNT
 from tabae.seeding import RowRandom, row_keys, seed_from
 from tabae.threads import model_threads
 
@@ -239,7 +240,7 @@ class TableMethods:
         -------
         list of DataFrames (arrays for array input).
         """
-        if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
+        if not COUNT.accepts(n_draws):
             raise TabaeError(f"n_draws={n_draws!r}; pass the number of completions, an int >= 1")
         df, was_frame = self._input(X)
         x, m = self._encode_frame(df)
