@@ -64,12 +64,23 @@ def imputation_model(n_rows: int, *, random_state=None, verbose=True, epochs=Non
     from tabae.models import DenoisingAE
 
     return DenoisingAE(
-        numeric_encoding="standard", numeric_loss="mse", latent_dim=32, hidden_dims=(512, 512),
+        numeric_encoding="standard", numeric_loss="mse", latent_dim=32, hidden_dims=(imputation_width(n_rows),) * 2,
         mask_rate=0.5, swap_rate=0.0, gaussian_blend=True, neighbour_blend=20,
         learning_rate=4e-3, lr_schedule="cosine",
         epochs=auto_epochs(n_rows, 512, target_steps=3000) if epochs is None else epochs,
         random_state=random_state, verbose=verbose,
     )
+
+
+def imputation_width(n_rows: int) -> int:
+    """Hidden width of the imputation model: 256 below 4,000 rows, 512 from there.
+
+    On the real-table benchmark's eight tables of 83 to 2,700 rows, 256 units imputed
+    as well as 512 or better (mean NRMSE .749 vs .756, categorical accuracy .724 vs .697,
+    two seeds) in 70% of the time; the GAIN tables of 4,601 and 20,000 rows were tuned
+    at 512.
+    """
+    return 256 if n_rows < 4000 else 512
 
 
 class AEImputer(TableEstimatorMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator):

@@ -244,3 +244,18 @@ def test_draws_of_a_squared_error_model_carry_its_own_uncertainty():
     # The draws' spread is the model's own residual (scale[1] ~ .6 of the column here), not the
     # whole column's (ratio 1, the old draws); the ratio sits near .6, so the bound leaves room.
     assert draws[:, hidden].std(0).mean() < 0.7 * full["y"].std()
+
+
+def test_a_category_nothing_predicts_is_filled_with_its_mode():
+    """A column independent of the rest (a biased coin): no blend beats its mode on
+    held-out cells, so every hole gets the mode, for every model (a VAE too)."""
+    rng = np.random.default_rng(0)
+    n = 600
+    x = rng.normal(size=n)
+    df = pd.DataFrame({"x": x, "y": 2 * x + rng.normal(scale=0.1, size=n),
+                       "coin": np.where(rng.random(n) < 0.7, "heads", "tails")})
+    holes = df.copy()
+    holes.loc[rng.random(n) < 0.2, "coin"] = np.nan
+    for cls in (tabae.DenoisingAE, tabae.TabularVAE):
+        filled = cls(random_state=0, **FAST).fit(holes).impute(holes)
+        assert (filled.loc[holes["coin"].isna(), "coin"] == "heads").all(), cls.__name__

@@ -25,7 +25,7 @@ from tabae.encoding import TableEncoder
 from tabae.estimator import TableEstimatorMixin
 from tabae.exceptions import NotFittedError, TabaeError
 from tabae.inputs import check_training_table, set_feature_names, to_frame
-from tabae.models.blending import BlendConfig, ImputationBlend, held_out_cells, plan_blend
+from tabae.models.blending import MAX_GAUSSIAN_COLUMNS, BlendConfig, ImputationBlend, held_out_cells, plan_blend
 from tabae.models.constraints import COMMON_CONSTRAINTS
 from tabae.models.table_methods import TableMethods
 from tabae.nn.autoregressive import IncrementalMADE
@@ -79,7 +79,7 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
         index = SpanIndex.from_spans(encoder.spans_, encoder.n_features_, encoder.n_columns_)
         categorical = [p for p, j in enumerate(index.cat_col.tolist()) if encoder.schema_.columns[j].kind == "categorical"]
         blend_config = plan_blend(
-            bool(getattr(self, "gaussian_blend", False)), int(getattr(self, "neighbour_blend", 0)),
+            *self._blend_settings(index.n_gauss),
             index, len(X_np), self.validation_fraction, cat_spans=categorical,
         )
         config = NetConfig(
@@ -106,14 +106,15 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
             )
             blend = None
             if blend_config is not None:
-                blend = ImputationBlend(blend_config).to(device).fit(self, X, M, val_idx)
+                with seeded(_blend_seed(seed), device):  # own stream: see _blend_seed
+                    blend = ImputationBlend(blend_config).to(device).fit(self, X, M, val_idx)
             self._set_results(history=history, epochs=epochs, blend=blend, score_offsets=None)
             if config.residual_scale:
                 self._fit_residual_scale(X, M, val_idx)
             self._after_fit(X, M)
             if blend is not None:
-                # Last, so that the random draws of everything before are as without it.
-                blend.fit_categories(self, X, M, val_idx)
+                with seeded(_blend_seed(seed) + 1, device):
+                    blend.fit_categories(self, X, M, val_idx)
         self.score_offsets_ = self._fit_score_offsets(df, seed)
         return self
 
@@ -121,13 +122,23 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
         """Check every parameter against :attr:`parameter_constraints`; raise :class:`TabaeError`
         naming the first bad one and what it accepts. ``fit`` calls it before any work."""
         super().validate_params()
-        if (getattr(self, "gaussian_blend", False) or getattr(self, "neighbour_blend", 0)) \
-                and self.numeric_encoding == "mode":
+        explicit = [getattr(self, p, False) for p in ("gaussian_blend", "neighbour_blend")]
+        if any(v not in (False, 0, "auto") for v in explicit) and self.numeric_encoding == "mode":
             raise TabaeError(
                 f"{type(self).__name__}: gaussian_blend and neighbour_blend need numeric_encoding='standard' "
                 "or 'quantile' (a mode-specific code is not one value per column)"
             )
         resolve_device(self.device)  # CUDA asked for on a machine without it: say so now
+
+    def _blend_settings(self, n_numeric: int) -> tuple[bool, int]:
+        """``(gaussian_blend, neighbour_blend)`` with ``"auto"`` resolved: on (k=20) unless
+        the numbers are mode-coded, which the numeric blend cannot use (and the Gaussian
+        off, silently, where it would be off with a warning if asked for)."""
+        blendable = self.numeric_encoding != "mode"
+        gaussian = getattr(self, "gaussian_blend", False)
+        k = getattr(self, "neighbour_blend", 0)
+        return (blendable and n_numeric <= MAX_GAUSSIAN_COLUMNS if gaussian == "auto" else bool(gaussian),
+                (20 if blendable else 0) if k == "auto" else int(k))
 
     def _warmup_epochs(self) -> int:
         return 0
@@ -484,3 +495,10 @@ class _ColumnPlan:
 
 def _section(tensors: dict, prefix: str) -> dict:
     return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+def _blend_seed(seed: int) -> int:
+    """The seed of the imputation blend's random draws (held-out cells, bank rows), apart
+    from the model's own stream: what the model samples and scores is the same whether
+    or not it blends."""
+    return (seed + 0x9E3779B97F4A7C15) % 2**62

@@ -59,8 +59,8 @@ COMMON_CONSTRAINTS = {
 }
 
 BLEND_CONSTRAINTS = {
-    "gaussian_blend": [Boolean()],
-    "neighbour_blend": [Interval(int, 0, None)],
+    "gaussian_blend": [Boolean(), Options("auto")],
+    "neighbour_blend": [Interval(int, 0, None), Options("auto")],
 }
 
 AUTOENCODER_CONSTRAINTS = {
@@ -80,6 +80,7 @@ DAE_CONSTRAINTS = {
 
 VAE_CONSTRAINTS = {
     **COMMON_CONSTRAINTS,
+    **BLEND_CONSTRAINTS,
     "mask_rate": [Interval(float, 0, 1, closed="left")],
     "beta": [Interval(float, 0, None)],
     "kl_warmup": [Interval(int, 0, None)],
