@@ -56,13 +56,19 @@ class ColumnSpec:
     categories_dtype: str | None = None
 
     def pandas_dtype(self):
-        """The pandas dtype to give this column's values back in."""
-        if self.dtype == "category":
-            cats = list(self.categories or ())
-            if self.categories_dtype is not None:
-                cats = pd.Index(cats, dtype=ptypes.pandas_dtype(self.categories_dtype))
-            return pd.CategoricalDtype(cats, ordered=self.ordered)
-        return ptypes.pandas_dtype(self.dtype)
+        """The pandas dtype to give this column's values back in (built once: every
+        decoded block asks, and parsing a dtype string costs more than the decoding)."""
+        cached = self.__dict__.get("_pandas_dtype")
+        if cached is None:
+            if self.dtype == "category":
+                cats = list(self.categories or ())
+                if self.categories_dtype is not None:
+                    cats = pd.Index(cats, dtype=ptypes.pandas_dtype(self.categories_dtype))
+                cached = pd.CategoricalDtype(cats, ordered=self.ordered)
+            else:
+                cached = ptypes.pandas_dtype(self.dtype)
+            self.__dict__["_pandas_dtype"] = cached
+        return cached
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON; categories that JSON lacks (Timestamps, dates...) are tagged."""

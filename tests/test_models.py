@@ -295,3 +295,28 @@ def test_a_fit_that_stops_leaves_no_half_fitted_model(mixed_holes):
     with pytest.raises(tabae.TabaeError, match="random_state"):
         tabae.DenoisingAE(random_state=0, **{**FAST, "epochs": 1}).fit(mixed_holes).impute_draws(
             mixed_holes, 2, random_state=2**64)
+
+
+@pytest.mark.parametrize("n_columns", [6, 70])
+def test_masked_nll_equals_hiding_the_columns_of_its_pass(n_columns):
+    """The first-layer shortcut gives what a full pass with the pass's columns hidden
+    gives; tables wider than MASKED_PASSES hide every MASKED_PASSES-th column together."""
+    import torch
+
+    from tabae.models.base import MASKED_PASSES
+    from tabae.nn.losses import cell_nll
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(120, 3)) @ rng.normal(size=(3, n_columns))
+    df = pd.DataFrame(values, columns=[f"c{i}" for i in range(n_columns)])
+    model = tabae.DenoisingAE(random_state=0, **{**FAST, "epochs": 2}).fit(df)
+    X, M = (torch.from_numpy(a) for a in model.encoder_.transform(df.iloc[:20]))
+    fast = model.masked_cell_nll(X, M)
+    n_passes = min(n_columns, MASKED_PASSES)
+    for j in (0, n_columns - 1):
+        hidden = M.clone()
+        hidden[:, j % n_passes :: n_passes] = False
+        with torch.no_grad():
+            mean, raw, _ = model.heads(X, hidden)
+            full = cell_nll(mean, raw, X, M, model.span_index_, model.numeric_loss)
+        torch.testing.assert_close(fast[:, j], full[:, j], rtol=1e-4, atol=1e-4)

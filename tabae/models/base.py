@@ -345,10 +345,15 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
 
         Hiding column ``j`` changes only its own inputs, so the first layer's
         pre-activation is corrected by that column's share instead of recomputed, and only
-        column ``j``'s outputs are read out: the cost per column does not grow with the
-        column count (one full pass per column would cost the square of it). An
-        autoregressive decoder's outputs for column ``j`` see only earlier columns, so
-        they come from one pass with every cell visible.
+        column ``j``'s outputs are read out. An autoregressive decoder's outputs for
+        column ``j`` see only earlier columns, so they come from one pass with every cell
+        visible.
+
+        Tables wider than :data:`MASKED_PASSES` columns hide several columns at once:
+        column ``j`` in pass ``j % MASKED_PASSES``, so each pass hides at most one column
+        in ``MASKED_PASSES`` (300 columns: 5 of 300, far fewer than the cells a denoising
+        model learnt to do without), and the cost stops growing with the square of the
+        column count. Which columns share a pass depends on the column count alone.
         """
         net, index = self.net_, self.span_index_
         first, rest = net.encoder[0], net.encoder[1:]
@@ -357,24 +362,29 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
         context = net.made(self.context(x, m)) if net.autoregressive else None  # (N, D + G + C)
         out = torch.zeros(m.shape, device=x.device)
         plans = self._column_plans()
+        n_passes = min(len(plans), MASKED_PASSES)
+        passes = [list(range(p, len(plans), n_passes)) for p in range(n_passes)]
         n = len(x)
-        # Columns go through the hidden layers a group at a time (one large product
-        # instead of many small ones); the groups depend on the column count alone.
+        # Passes go through the hidden layers a group at a time (one large product
+        # instead of many small ones).
         group = max(1, _MASKED_GROUP_ROWS // max(n, 1))
-        for g0 in range(0, len(plans), group):
-            members = range(g0, min(g0 + group, len(plans)))
-            pre_hidden = torch.cat([pre - cells[:, plans[j].inputs] @ first.weight[:, plans[j].inputs].T
-                                    for j in members])  # (|group| * N, H)
+        for g0 in range(0, n_passes, group):
+            members = passes[g0 : g0 + group]
+            pre_hidden = torch.cat([
+                pre - sum(cells[:, plans[j].inputs] @ first.weight[:, plans[j].inputs].T for j in hidden)
+                for hidden in members
+            ])  # (|group| * N, H)
             mu = net.to_latent(rest(pre_hidden))[:, : self.latent_dim]  # posterior mean for a VAE
             decoded = net.decoder(mu)  # (|group| * N, H0)
-            for k, j in enumerate(members):
-                plan = plans[j]
-                heads = F.linear(decoded[k * n : (k + 1) * n], net.head.weight[plan.units], net.head.bias[plan.units])
-                if context is not None:
-                    heads = heads + context[:, plan.units]
-                mean, raw, _ = heads.split([plan.width, plan.n_gauss, 1], dim=1)
-                nll = cell_nll(mean, raw, x[:, plan.feats], m[:, j : j + 1], plan.index, self.numeric_loss)
-                out[:, j] = nll[:, 0]
+            for k, hidden in enumerate(members):
+                for j in hidden:
+                    plan = plans[j]
+                    heads = F.linear(decoded[k * n : (k + 1) * n], net.head.weight[plan.units], net.head.bias[plan.units])
+                    if context is not None:
+                        heads = heads + context[:, plan.units]
+                    mean, raw, _ = heads.split([plan.width, plan.n_gauss, 1], dim=1)
+                    nll = cell_nll(mean, raw, x[:, plan.feats], m[:, j : j + 1], plan.index, self.numeric_loss)
+                    out[:, j] = nll[:, 0]
         return out
 
     def draw_cells(self, mean, raw_scale, rand: RowRandom, stream: int) -> torch.Tensor:
@@ -472,6 +482,7 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
 
 #: Rows (columns x rows of a block) that masked scoring sends through the network at once.
 _MASKED_GROUP_ROWS = 8192
+MASKED_PASSES = 64  # masked scoring hides columns in at most this many passes
 #: Columns whose direct autoregressive path is kept up to date at once while drawing.
 _DRAW_GROUP = 32
 

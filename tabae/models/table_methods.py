@@ -308,18 +308,32 @@ class TableMethods:
     def _fill(self, df: pd.DataFrame, decoded: pd.DataFrame, missing: np.ndarray, rows: np.ndarray) -> pd.DataFrame:
         """``df`` with its holes filled from ``decoded``, the completions of rows ``rows``
         (positions); every other cell is left exactly as it was."""
-        out = df.copy()
+        filled = {}
         for j, spec in enumerate(self.encoder_.schema_.columns):
             holes = np.flatnonzero(missing[:, j])
             if not len(holes) or spec.kind == "id":  # a key cannot be guessed: its holes stay
                 continue
             name = spec.name
+            column = df[name]
+            if isinstance(column.dtype, np.dtype) and column.dtype.kind == "f":
+                # Plain floats (most cells of a wide table): in NumPy, without a Series.
+                values = column.to_numpy(copy=True)
+                values[holes] = decoded[name].to_numpy()[np.searchsorted(rows, holes)]
+                filled[name] = values
+                continue
             fill = decoded[name].iloc[np.searchsorted(rows, holes)]
-            column = out[name].copy()
+            column = column.copy()
             if pd.api.types.is_integer_dtype(column.dtype) or pd.api.types.is_float_dtype(column.dtype):
                 fill = fill.astype(column.dtype)
             column.iloc[holes] = fill.to_numpy()
-            out[name] = column
+            filled[name] = column
+        if not filled:
+            return df.copy()
+        # One new frame instead of a column assignment per filled column: on a wide
+        # table those assignments cost more than the imputation.
+        out = pd.DataFrame({name: filled.get(name, df[name]) for name in df.columns}, index=df.index, copy=True)
+        out.columns = df.columns
+        out.attrs = dict(df.attrs)
         return out
 
 
