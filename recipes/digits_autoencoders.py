@@ -57,7 +57,7 @@ def images(ax_row, pixels, title=None) -> None:
 def main(argv=None) -> int:
     args = options(__doc__, argv)
     plt = pyplot()
-    epochs = 3 if args.fast else 60
+    epochs = 3 if args.fast else 40
     # Three border pixels are always 0; tabae warns about constant columns. Expected here.
     warnings.filterwarnings("ignore", message=".*constant column", category=tabae.TabaeWarning)
 

@@ -33,7 +33,7 @@ def slope(df: pd.DataFrame) -> tuple[float, float]:
 def main(argv=None) -> int:
     args = options(__doc__, argv)
     plt = pyplot()
-    rows, n_draws = (1500, 5) if args.fast else (6000, 20)
+    rows, n_draws = (1000, 5) if args.fast else (5000, 20)
 
     truth = tabae.datasets.load_adult().sample(rows, random_state=0)
     hidden = np.random.default_rng(0).random(truth.shape) < 0.2

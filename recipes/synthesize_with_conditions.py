@@ -6,7 +6,7 @@ C2ST, logistic detection), the holdout rows it never saw (DCR share, exact copie
 a classifier of ``income`` trained on synthetic rows and tested on real ones (ML
 efficacy). ``sample(conditions=...)`` then draws women aged 50 to 70 only.
 
-The full mode trains 40 epochs on 8,000 rows to stay under a minute; the benchmark
+The full mode trains 30 epochs on 8,000 rows to stay under a minute; the benchmark
 numbers (docs/benchmarks.md) are for ``TabularVAE()`` on 26,000 rows.
 
 Run: python recipes/synthesize_with_conditions.py [--fast] [--out DIR]
@@ -26,7 +26,7 @@ from tabae.metrics.html import write_html
 def main(argv=None) -> int:
     args = options(__doc__, argv)
     plt = pyplot()
-    rows, epochs = (1500, 3) if args.fast else (10_000, 40)
+    rows, epochs = (1000, 3) if args.fast else (10_000, 30)
 
     df = tabae.datasets.load_adult().sample(rows, random_state=0)
     train, holdout = df.iloc[: int(0.8 * rows)], df.iloc[int(0.8 * rows) :]

@@ -25,7 +25,7 @@ import tabae
 def main(argv=None) -> int:
     args = options(__doc__, argv)
     plt = pyplot()
-    rows, first, more = (800, 3, 2) if args.fast else (3000, 10, 4)
+    rows, first, more = (800, 3, 2) if args.fast else (2500, 8, 3)
     storage = args.out / "tune.db"
     storage.unlink(missing_ok=True)  # a fresh study each run of the recipe
 
@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore", message=".*categories not seen at fit", category=tabae.TabaeWarning)
     df = tabae.datasets.load_adult().sample(rows, random_state=0)
     space = {  # merged into the default ranges: narrowed to keep the recipe short
-        "epochs": IntDistribution(3, 8) if args.fast else IntDistribution(10, 40, log=True),
+        "epochs": IntDistribution(3, 8) if args.fast else IntDistribution(10, 30, log=True),
         "width": IntDistribution(32, 256, log=True),
         "depth": 1,  # a plain value fixes a parameter
         "mask_rate": FloatDistribution(0.1, 0.6),
