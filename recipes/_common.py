@@ -66,6 +66,6 @@ def plot_history(ax, history, title: str) -> None:
     if "val_loss" in history[0]:
         ax.plot(epochs, [r["val_loss"] for r in history], label="validation")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss (NLL per row)")
+    ax.set_ylabel("loss per row")
     ax.set_title(title)
     ax.legend()

@@ -31,7 +31,7 @@ def main(argv=None) -> int:
     args = options(__doc__, argv)
     plt = pyplot()
     dd = require("dask.dataframe", "dask")
-    rows, fit_rows, epochs, batch = (4000, 1000, 3, 1000) if args.fast else (32_561, 8_000, 30, 8192)
+    rows, fit_rows, epochs, batch = (4000, 1000, 3, 1000) if args.fast else (32_561, 6_000, 25, 8192)
 
     # ---- a folder of Parquet parts with holes
     df = tabae.datasets.load_adult().head(rows)

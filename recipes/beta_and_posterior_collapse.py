@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     if args.fast:
         rows, epochs, betas, free_bits = 600, 3, (0.5, 8.0), (0.0, 0.5)
     else:
-        rows, epochs, betas, free_bits = 2500, 20, (0.1, 0.5, 2.0, 8.0), (0.0, 0.5)
+        rows, epochs, betas, free_bits = 2000, 20, (0.1, 0.5, 2.0, 8.0), (0.0, 0.5)
 
     # Held-out rows hold rare categories the training rows lack (mapped to the shared
     # "other" slot, with a TabaeWarning). Expected here.
