@@ -49,7 +49,7 @@ def plant(df: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, pd.S
 def main(argv=None) -> int:
     args = options(__doc__, argv)
     plt = pyplot()
-    rows, epochs = (1000, 3) if args.fast else (8_000, 40)
+    rows, epochs = (600, 3) if args.fast else (8_000, 40)
 
     clean = tabae.datasets.load_adult().sample(rows, random_state=0)
     df, broken = plant(clean, share=0.02, seed=0)

@@ -38,7 +38,7 @@ import tabae
 def main(argv=None) -> int:
     args = options(__doc__, argv)
     plt = pyplot()
-    rows, epochs, folds = (1000, 3, 2) if args.fast else (3000, 20, 3)
+    rows, epochs, folds = (600, 3, 2) if args.fast else (3000, 20, 3)
 
     # Rare categories (a country seen in 3 rows) can be absent from a fold's training
     # rows; tabae then maps them to the shared "other" slot and warns. Expected here.

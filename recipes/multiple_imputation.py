@@ -33,7 +33,7 @@ def slope(df: pd.DataFrame) -> tuple[float, float]:
 def main(argv=None) -> int:
     args = options(__doc__, argv)
     plt = pyplot()
-    rows, epochs, n_draws = (1000, 3, 5) if args.fast else (4000, 50, 20)
+    rows, epochs, n_draws = (600, 3, 5) if args.fast else (4000, 50, 20)
 
     truth = tabae.datasets.load_adult().sample(rows, random_state=0)
     hidden = np.random.default_rng(0).random(truth.shape) < 0.2

@@ -26,7 +26,7 @@ from tabae.metrics.html import write_html
 def main(argv=None) -> int:
     args = options(__doc__, argv)
     plt = pyplot()
-    rows, epochs = (1000, 3) if args.fast else (10_000, 30)
+    rows, epochs = (600, 3) if args.fast else (10_000, 30)
 
     df = tabae.datasets.load_adult().sample(rows, random_state=0)
     train, holdout = df.iloc[: int(0.8 * rows)], df.iloc[int(0.8 * rows) :]

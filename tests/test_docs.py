@@ -9,7 +9,7 @@ fails. Blocks that only include a recipe (``--8<-- "recipes/NAME.py"``) are run 
 tests/test_recipes.py.
 
 The code runs with *fast settings* (docs/index.md says so to readers): ``load_adult``
-returns a 1,000-row sample, ``epochs="auto"`` means 2 epochs and ``tune`` runs one trial;
+returns a 600-row sample, ``epochs="auto"`` means 2 epochs and ``tune`` runs one trial;
 numpy's BLAS uses one thread (as a model fit uses one torch thread).
 """
 
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PAGES = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md") if p.parts[-2] != "api")
 
-FAST_ROWS = 1000
+FAST_ROWS = 600
 FAST_EPOCHS = 2
 FAST_TRIALS = 1
 
