@@ -13,6 +13,7 @@ Examples (shell)::
     tabae impute model.tabae 'data/*.parquet' -o filled.parquet --progress
     tabae score model.tabae events/ -o scores.parquet --keep event_id
     tabae sample model.tabae -n 100000000 -o synthetic.parquet
+    tabae evaluate real.parquet synthetic.parquet -o report.html
 """
 
 from __future__ import annotations
@@ -265,6 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tune", help="search a model's parameters for one task with Optuna and save the best model")
     add_tune_arguments(p)
     p.set_defaults(func=run_tune_command, threads=None)
+
+    from tabae.metrics.html import add_evaluate_arguments, run_evaluate_command
+
+    p = sub.add_parser("evaluate", help="score a synthetic table against the real one; write an HTML report")
+    add_evaluate_arguments(p)
+    p.set_defaults(func=run_evaluate_command, threads=None)
     return parser
 
 
