@@ -35,7 +35,7 @@ import functools
 import os
 
 import torch
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["usable_cores", "free_cores", "resolve_threads", "torch_threads", "model_threads", "threaded_iter"]
 
@@ -81,11 +81,20 @@ def torch_threads(n_jobs: int | str | None):
         # NumPy's BLAS and scikit-learn's (the latent prior's GaussianMixture) start a
         # thread per core too: on a loaded machine a VAE fit took 34 s with them and
         # 2.3 s without.
-        with threadpool_limits(limits=wanted):
+        with _blas_controller().limit(limits=wanted):
             yield wanted
     finally:
         if torch.get_num_threads() != before:
             torch.set_num_threads(before)
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """The BLAS and OpenMP libraries loaded in this process, found once: scanning them
+    costs ~3 ms, which every model call would pay (limiting known ones costs ~0.06 ms).
+    Made at the first call, after ``import tabae`` has loaded NumPy, scikit-learn and
+    torch, whose libraries are the ones to limit."""
+    return ThreadpoolController()
 
 
 def model_threads(method):
