@@ -133,7 +133,8 @@ def default_search_space(model: str = "vae", n_rows: int = 1000) -> dict[str, Ba
 
     Every model: ``latent_dim``, ``width`` and ``depth`` (``hidden_dims``),
     ``learning_rate`` and ``epochs`` (from a quarter of ``epochs="auto"``'s budget to
-    all of it, log-uniform; early stopping may end a trial sooner). ``"vae"`` adds
+    twice it, log-uniform, so a search can find that a table wants longer training
+    than the default; early stopping and pruning end hopeless trials sooner). ``"vae"`` adds
     ``beta``, ``kl_warmup`` and ``free_bits``; ``"dae"`` and ``"imputer"`` add
     ``mask_rate`` and ``swap_rate``. The imputer's ranges centre on
     :func:`tabae.impute.imputation_model`'s choices (wide nets, high cosine-decayed
@@ -155,7 +156,7 @@ def default_search_space(model: str = "vae", n_rows: int = 1000) -> dict[str, Ba
     space = {name: _cut(name, *spec, constraints) for name, spec in preferred.items()}
     batch = estimator.get_params()["batch_size"]
     top = auto_epochs(max(int(n_rows), 1), int(batch), _TARGET_STEPS[model])
-    space["epochs"] = IntDistribution(max(1, top // 4), top, log=True)
+    space["epochs"] = IntDistribution(max(1, top // 4), 2 * top, log=True)
     return space
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import optuna
@@ -87,22 +88,42 @@ def open_storage(storage):
         raise TabaeError(f"cannot open storage {shown!r}: {type(err).__name__}: {err}; {_HINT}") from None
 
 
+_SETTLE_SECONDS = 0.5
+
+
+def _settled_attrs(study: optuna.Study) -> dict:
+    """The study's user attributes once no other process is half-way through writing
+    tabae's record (some ``tabae_*`` keys there but not yet ``tabae_task``)."""
+    deadline = time.monotonic() + 10 * _SETTLE_SECONDS
+    attrs = study.user_attrs
+    while "tabae_task" not in attrs and any(k.startswith("tabae_") for k in attrs) and time.monotonic() < deadline:
+        time.sleep(_SETTLE_SECONDS / 5)
+        attrs = study.user_attrs
+    return attrs
+
+
 def open_study(storage, study_name: str, *, task: str, model: str, direction: str, columns: list,
                split_seed: int, sampler, pruner) -> optuna.Study:
     """Create ``study_name`` in ``storage``, or continue it if it is a study of the same
     task, model and columns; its recorded split seed wins over ``split_seed``."""
     study = optuna.create_study(storage=storage, study_name=study_name, direction=direction, sampler=sampler,
                                 pruner=pruner, load_if_exists=True)
-    attrs = study.user_attrs
+    attrs = _settled_attrs(study)
     if "tabae_task" not in attrs:
         if study.trials:
             raise TabaeError(f"the study {study_name!r} in this storage was not made by tabae.tune; "
                              "pass another study_name")
-        study.set_user_attr("tabae_task", task)
+        # "tabae_task" goes last: it marks the record complete for processes reading it.
         study.set_user_attr("tabae_model", model)
         study.set_user_attr("tabae_columns", [str(c) for c in columns])
         study.set_user_attr("tabae_split_seed", int(split_seed))
-        attrs = study.user_attrs  # another process may have set them first: theirs count
+        study.set_user_attr("tabae_task", task)
+        # Another process that found the study empty at the same moment may write its own
+        # record just after ours: the last writer's record counts, so read it back once
+        # the moment has passed.
+        if storage is not None and not isinstance(storage, optuna.storages.InMemoryStorage):
+            time.sleep(_SETTLE_SECONDS)
+        attrs = _settled_attrs(study)
     if (attrs.get("tabae_task"), attrs.get("tabae_model")) != (task, model):
         raise TabaeError(
             f"the study {study_name!r} tunes task={attrs.get('tabae_task')!r} with model={attrs.get('tabae_model')!r}, "
