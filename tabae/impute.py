@@ -34,8 +34,9 @@ def imputation_model(n_rows: int, *, random_state=None, verbose=True, epochs=Non
     visible cells hidden at each step and no swap noise (the loss then has more hidden
     cells to learn from), a cosine learning-rate decay from 4e-3, and both blended
     predictors: the Gaussian blend (small and near-linear tables) and the neighbour
-    predictor (cluster-like tables). It trains for about 3,000 optimiser steps; early
-    stopping ends small tables sooner. ``tabae fit --model imputer`` uses it too. See
+    predictor (cluster-like tables). It trains for as many epochs as 3,000 steps of 512
+    rows take (small tables, whose batches are smaller, take more steps; its benchmarks
+    were measured so); early stopping ends small tables sooner. ``tabae fit --model imputer`` uses it too. See
     ``docs/benchmarks.md`` for the measurements behind these choices.
 
     Parameters

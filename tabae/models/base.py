@@ -30,6 +30,7 @@ from tabae.models.constraints import COMMON_CONSTRAINTS
 from tabae.models.table_methods import TableMethods
 from tabae.nn.autoregressive import IncrementalMADE
 from tabae.nn.heads import sample_mask, sample_rows
+from tabae.nn.linear import linear, times_transposed
 from tabae.nn.losses import SpanIndex, cell_nll
 from tabae.nn.network import NetConfig, TabularNet
 from tabae.nn.training import auto_epochs, resolve_device, train_network
@@ -91,7 +92,7 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
         )
         X = torch.from_numpy(X_np).to(device)
         M = torch.from_numpy(M_np).to(device)
-        epochs = self.epochs if self.epochs != "auto" else auto_epochs(len(X), self.batch_size, self._auto_steps)
+        epochs = self.planned_epochs(len(X))
         with seeded(seed, device):
             net = TabularNet(config).to(device)
             net.set_columns(index.feature_column.to(device), index.gauss_col.to(device))
@@ -117,6 +118,15 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
                     blend.fit_categories(self, X, M, val_idx)
         self.score_offsets_ = self._fit_score_offsets(df, seed)
         return self
+
+    def planned_epochs(self, n_rows: int) -> int:
+        """Epochs ``fit`` plans on a table of ``n_rows`` rows (early stopping may end it
+        sooner): ``epochs``, or with ``epochs="auto"`` enough for the model's step budget
+        (3,000 optimiser steps; 1,500 for :class:`DenoisingAE` and :class:`TabularVAE`)
+        counted on the training rows in the batches training takes, within [20, 1000]."""
+        if self.epochs != "auto":
+            return int(self.epochs)
+        return auto_epochs(int(n_rows), self.batch_size, self._auto_steps, self.validation_fraction)
 
     def validate_params(self) -> None:
         """Check every parameter against :attr:`parameter_constraints`; raise :class:`TabaeError`
@@ -351,7 +361,7 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
 
         Tables wider than :data:`MASKED_PASSES` columns hide several columns at once:
         column ``j`` in pass ``j % MASKED_PASSES``, so each pass hides at most one column
-        in ``MASKED_PASSES`` (300 columns: 5 of 300, far fewer than the cells a denoising
+        in ``MASKED_PASSES`` (300 columns: 10 of 300, far fewer than the cells a denoising
         model learnt to do without), and the cost stops growing with the square of the
         column count. Which columns share a pass depends on the column count alone.
         """
@@ -371,7 +381,7 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
         for g0 in range(0, n_passes, group):
             members = passes[g0 : g0 + group]
             pre_hidden = torch.cat([
-                pre - sum(cells[:, plans[j].inputs] @ first.weight[:, plans[j].inputs].T for j in hidden)
+                pre - sum(times_transposed(cells[:, plans[j].inputs], first.weight[:, plans[j].inputs]) for j in hidden)
                 for hidden in members
             ])  # (|group| * N, H)
             mu = net.to_latent(rest(pre_hidden))[:, : self.latent_dim]  # posterior mean for a VAE
@@ -379,7 +389,7 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
             for k, hidden in enumerate(members):
                 for j in hidden:
                     plan = plans[j]
-                    heads = F.linear(decoded[k * n : (k + 1) * n], net.head.weight[plan.units], net.head.bias[plan.units])
+                    heads = linear(decoded[k * n : (k + 1) * n], net.head.weight[plan.units], net.head.bias[plan.units])
                     if context is not None:
                         heads = heads + context[:, plan.units]
                     mean, raw, _ = heads.split([plan.width, plan.n_gauss, 1], dim=1)
@@ -482,7 +492,7 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
 
 #: Rows (columns x rows of a block) that masked scoring sends through the network at once.
 _MASKED_GROUP_ROWS = 8192
-MASKED_PASSES = 64  # masked scoring hides columns in at most this many passes
+MASKED_PASSES = 32  # masked scoring hides columns in at most this many passes (wide tables: ~1 s a 2,000 x 300 table)
 #: Columns whose direct autoregressive path is kept up to date at once while drawing.
 _DRAW_GROUP = 32
 

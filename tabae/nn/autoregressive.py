@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tabae.nn.linear import Linear, linear, times_transposed
+
 __all__ = ["ColumnMADE"]
 
 
@@ -34,9 +36,9 @@ class ColumnMADE(nn.Module):
 
     def __init__(self, n_in: int, n_out: int, hidden: int):
         super().__init__()
-        self.hidden = nn.Linear(n_in, hidden)
-        self.out = nn.Linear(hidden, n_out, bias=False)
-        self.skip = nn.Linear(n_in, n_out, bias=False)
+        self.hidden = Linear(n_in, hidden)
+        self.out = Linear(hidden, n_out, bias=False)
+        self.skip = Linear(n_in, n_out, bias=False)
         # Start as "no correction": the plain decoder's fit is the starting point.
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.skip.weight)
@@ -56,8 +58,8 @@ class ColumnMADE(nn.Module):
         self.mask_skip.copy_((in_column[None, :] < out_column[:, None]).float())
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        h = F.silu(F.linear(inputs, self.hidden.weight * self.mask_hidden, self.hidden.bias))
-        return F.linear(h, self.out.weight * self.mask_out) + F.linear(inputs, self.skip.weight * self.mask_skip)
+        h = F.silu(linear(inputs, self.hidden.weight * self.mask_hidden, self.hidden.bias))
+        return linear(h, self.out.weight * self.mask_out) + linear(inputs, self.skip.weight * self.mask_skip)
 
 
 class IncrementalMADE:
@@ -76,23 +78,23 @@ class IncrementalMADE:
         self.w_out = made.out.weight * made.mask_out  # (D_out, H)
         self.w_skip = made.skip.weight * made.mask_skip  # (D_out, D_in)
         self.context = context.clone()  # (N, D_in)
-        self.pre = F.linear(context, self.w_hidden, made.hidden.bias)  # (N, H)
+        self.pre = linear(context, self.w_hidden, made.hidden.bias)  # (N, H)
         self.focus_units = None
 
     def focus(self, units: torch.Tensor) -> None:
         """Keep the direct path of output ``units`` (the next group of columns) up to date."""
         self.focus_units = units
         self.focus_skip = self.w_skip[units]  # (U, D_in)
-        self.direct = F.linear(self.context, self.focus_skip)  # (N, U)
+        self.direct = linear(self.context, self.focus_skip)  # (N, U)
 
     def outputs(self, local: torch.Tensor) -> torch.Tensor:
         """The correction to the focused units at positions ``local`` ``(N, len(local))``."""
-        return F.linear(F.silu(self.pre), self.w_out[self.focus_units[local]]) + self.direct[:, local]
+        return linear(F.silu(self.pre), self.w_out[self.focus_units[local]]) + self.direct[:, local]
 
     def update(self, inputs: torch.Tensor, values: torch.Tensor) -> None:
         """Set context positions ``inputs`` to ``values`` ``(N, len(inputs))``."""
         delta = values - self.context[:, inputs]
-        self.pre += delta @ self.w_hidden[:, inputs].T
+        self.pre += times_transposed(delta, self.w_hidden[:, inputs])
         if self.focus_units is not None:
-            self.direct += delta @ self.focus_skip[:, inputs].T
+            self.direct += times_transposed(delta, self.focus_skip[:, inputs])
         self.context[:, inputs] = values

@@ -20,6 +20,7 @@ import itertools
 import torch
 
 from tabae.nn.heads import point_rows
+from tabae.nn.linear import times_transposed
 from tabae.nn.losses import SpanIndex
 
 __all__ = ["completed_rows", "nearest_rows", "neighbour_means", "neighbour_frequencies", "fit_stacking_weights"]
@@ -55,7 +56,7 @@ def nearest_rows(query: torch.Tensor, visible: torch.Tensor, bank: torch.Tensor,
         # sum_j v_j (q_j - b_j)^2 for every bank row at once, rescaled to all D cells
         # (as scikit-learn's nan_euclidean) so rows with many holes compare fairly.
         # The row's own constant and scale do not change its ranking: add them to the k kept.
-        sq, idx = (v @ bank_sq - 2 * (v * q) @ bank.T).topk(k, dim=1, largest=False)
+        sq, idx = (v @ bank_sq - 2 * times_transposed(v * q, bank)).topk(k, dim=1, largest=False)
         scale = bank.shape[1] / v.sum(1, keepdim=True).clamp(min=1)
         dist = ((sq + (v * q * q).sum(1, keepdim=True)).clamp(min=0) * scale).sqrt()
         weight = 1.0 / (dist + 1e-6)  # (n, k); a row's own copy in the bank has no value where it is hidden

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from tabae.nn.autoregressive import ColumnMADE
+from tabae.nn.linear import Linear
 
 __all__ = ["NetConfig", "TabularNet"]
 
@@ -46,7 +47,7 @@ class NetConfig:
 def _mlp(widths: list[int], dropout: float) -> nn.Sequential:
     layers: list[nn.Module] = []
     for w_in, w_out in zip(widths[:-1], widths[1:], strict=False):
-        layers += [nn.Linear(w_in, w_out), nn.SiLU()]
+        layers += [Linear(w_in, w_out), nn.SiLU()]
         if dropout:
             layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
@@ -59,9 +60,9 @@ class TabularNet(nn.Module):
         c = config
         hidden = list(c.hidden_dims)
         self.encoder = _mlp([c.n_features + c.n_columns, *hidden], c.dropout)
-        self.to_latent = nn.Linear(hidden[-1], c.latent_dim * (2 if c.variational else 1))
+        self.to_latent = Linear(hidden[-1], c.latent_dim * (2 if c.variational else 1))
         self.decoder = _mlp([c.latent_dim, *hidden[::-1]], c.dropout)
-        self.head = nn.Linear(hidden[0], c.n_features + c.n_gauss + c.n_columns)
+        self.head = Linear(hidden[0], c.n_features + c.n_gauss + c.n_columns)
         if c.residual_scale:
             self.register_buffer("residual_scale", torch.ones(c.n_gauss))
         if c.ar_hidden:

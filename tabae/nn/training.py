@@ -31,10 +31,27 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def auto_epochs(n_rows: int, batch_size: int, target_steps: int = 3000) -> int:
-    """Enough epochs for about ``target_steps`` optimiser steps, within [20, 1000]."""
-    steps_per_epoch = max(1, math.ceil(n_rows / batch_size))
+def auto_epochs(n_rows: int, batch_size: int, target_steps: int = 3000, validation_fraction: float | None = None) -> int:
+    """Enough epochs for about ``target_steps`` optimiser steps, within [20, 1000].
+
+    With ``validation_fraction`` the steps are counted as training takes them: on the
+    rows left after the validation split, in the smaller batches small tables get
+    (:func:`effective_batch_size`). Without it, as ``ceil(n_rows / batch_size)`` steps an
+    epoch, which overcounts small tables' epochs (the imputer's budgets were measured so).
+    """
+    if validation_fraction is None:
+        steps_per_epoch = max(1, math.ceil(n_rows / batch_size))
+    else:
+        n_train = max(1, n_rows - validation_size(n_rows, validation_fraction))
+        steps_per_epoch = max(1, math.ceil(n_train / effective_batch_size(n_train, batch_size)))
     return int(min(1000, max(20, math.ceil(target_steps / steps_per_epoch))))
+
+
+def effective_batch_size(n_train: int, batch_size: int) -> int:
+    """The batch training uses: small tables get smaller batches (at least ~8 steps an
+    epoch), since a few hundred rows in one batch would give one noisy step per epoch
+    and stop early for lack of steps."""
+    return max(1, min(batch_size, max(32, n_train // 8), n_train))
 
 
 def validation_size(n_rows: int, validation_fraction: float) -> int:
@@ -74,9 +91,7 @@ def train_network(
     order = torch.randperm(n, device=X.device)
     n_val = validation_size(n, validation_fraction)
     val_idx, train_idx = order[:n_val], order[n_val:]
-    # Small tables get smaller batches (at least ~8 steps an epoch): a few hundred rows
-    # in one batch would give one noisy step per epoch and stop early for lack of steps.
-    batch_size = max(1, min(batch_size, max(32, len(train_idx) // 8), len(train_idx)))
+    batch_size = effective_batch_size(len(train_idx), batch_size)
     if n_val:
         X_val, M_val = X[val_idx], M[val_idx]
         hide_val = corrupt(M_val)  # drawn once, so validation losses compare across epochs

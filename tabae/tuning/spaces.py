@@ -35,7 +35,6 @@ from optuna.distributions import (
 )
 
 from tabae.exceptions import TabaeError
-from tabae.nn.training import auto_epochs
 from tabae.params import Interval, describe
 
 __all__ = [
@@ -61,9 +60,6 @@ MODELS = {
 
 #: Search-only names that make ``hidden_dims = (width,) * depth``.
 STRUCTURE = {"width": Interval(int, 1, None), "depth": Interval(int, 1, None)}
-
-#: Optimiser steps that ``epochs="auto"`` aims at, per model (as the models do).
-_TARGET_STEPS = {"vae": 1500, "dae": 3000, "ae": 3000, "imputer": 3000}
 
 #: Parameters the tuner sets itself; a search space may not name them.
 _RESERVED = {
@@ -154,8 +150,7 @@ def default_search_space(model: str = "vae", n_rows: int = 1000) -> dict[str, Ba
     constraints = {**estimator.parameter_constraints, **{k: [v] for k, v in STRUCTURE.items()}}
     preferred = {**_COMMON, **_EXTRA[model]}
     space = {name: _cut(name, *spec, constraints) for name, spec in preferred.items()}
-    batch = estimator.get_params()["batch_size"]
-    top = auto_epochs(max(int(n_rows), 1), int(batch), _TARGET_STEPS[model])
+    top = estimator.planned_epochs(max(int(n_rows), 1))  # the default budget (the imputer's, for "imputer")
     space["epochs"] = IntDistribution(max(1, top // 4), 2 * top, log=True)
     return space
 
