@@ -259,3 +259,25 @@ def test_a_category_nothing_predicts_is_filled_with_its_mode():
     for cls in (tabae.DenoisingAE, tabae.TabularVAE):
         filled = cls(random_state=0, **FAST).fit(holes).impute(holes)
         assert (filled.loc[holes["coin"].isna(), "coin"] == "heads").all(), cls.__name__
+
+
+def test_a_category_that_is_a_threshold_of_a_number_is_filled_sharply():
+    """``mature`` is ``age >= 35`` (as in ncbirths): the blend's per-column classifier,
+    with step features at the age's quantiles, finds the cut that a network and the
+    neighbours blur; near the cut a blurred guess is a coin flip."""
+    rng = np.random.default_rng(0)
+    n = 600
+    age = rng.uniform(15, 50, size=n).round()
+    df = pd.DataFrame({
+        "age": age,
+        "weeks": rng.normal(39, 2, size=n).round(1),
+        "mature": np.where(age >= 35, "mature mom", "younger mom"),
+        "other": rng.choice(["a", "b", "c"], size=n),
+    })
+    holes = df.copy()
+    hidden = rng.random(n) < 0.25
+    holes.loc[hidden, "mature"] = np.nan
+    for cls in (tabae.DenoisingAE, tabae.TabularVAE):
+        filled = cls(random_state=0, **FAST).fit(holes).impute(holes)
+        accuracy = (filled.loc[hidden, "mature"] == df.loc[hidden, "mature"]).mean()
+        assert accuracy > 0.97, (cls.__name__, accuracy)

@@ -25,6 +25,15 @@ import torch
 from torch import nn
 
 from tabae.exceptions import TabaeWarning
+from tabae.nn.classifier import (
+    MAX_ROWS,
+    N_EDGES,
+    class_features,
+    class_probabilities,
+    feature_owner,
+    fit_column_classifiers,
+    step_edges,
+)
 from tabae.nn.gaussian import conditional_mean, fit_gaussian_em
 from tabae.nn.neighbours import (
     completed_rows,
@@ -61,6 +70,8 @@ class BlendConfig:
     neighbours: int  # k of the neighbour mean
     cat_spans: tuple = ()  # categorical spans (rows of SpanIndex.cat_pos) whose probabilities are blended
     cat_width: int = 1  # the widest of those spans
+    classifier: bool = False  # categorical candidate: a softmax classifier per span (tabae/nn/classifier.py)
+    n_gauss: int = 0  # G: numeric units, each with N_EDGES step features for the classifier
 
     def to_dict(self) -> dict:
         return {**asdict(self), "cat_spans": list(self.cat_spans)}
@@ -97,8 +108,10 @@ def plan_blend(gaussian: bool, k: int, index, n_rows: int, validation_fraction: 
     if not (n_blend or cat_spans):
         return None
     width = int(index.cat_valid[list(cat_spans)].sum(1).max()) if cat_spans else 1
+    # The classifier is weighed on validation rows it never saw: tiny tables have none.
+    classifier = bool(cat_spans) and validation_size(n_rows, validation_fraction) > 0
     return BlendConfig(index.n_features, index.n_columns, n_blend, gaussian, n_bank, int(k) if n_bank else 0,
-                       cat_spans, width)
+                       cat_spans, width, classifier, int(n_numeric))
 
 
 class ImputationBlend(nn.Module):
@@ -106,14 +119,16 @@ class ImputationBlend(nn.Module):
 
     Numbers: the network, the EM Gaussian and the neighbour mean, mixed with convex
     weights per column fitted on held-out hidden cells (least squares). Categories: the
-    network's class probabilities, the column's training frequencies and the neighbours'
-    class frequencies, mixed with convex weights per column chosen for the accuracy of
-    the most likely class on held-out hidden cells.
+    network's class probabilities, the column's training frequencies, the neighbours'
+    class frequencies and a softmax classifier on the rest of the completed row
+    (tabae/nn/classifier.py), mixed with convex weights per column chosen for log-loss on
+    held-out hidden cells, or the column's mode where they do not clearly beat it.
 
     Buffers (saved with the model): ``pos`` (the blended numeric units' positions),
     ``weights`` ``(n_blend, n_predictors)``, the Gaussian's ``fill_mean`` / ``fill_cov``,
     the neighbour bank ``bank_x`` / ``bank_m`` (encoded training rows), and for
-    categories ``cat_marginal`` ``(spans, width)`` and ``cat_weights`` ``(spans, predictors)``.
+    categories ``cat_marginal`` ``(spans, width)``, ``cat_weights`` ``(spans, predictors)``
+    and the classifiers' ``clf_edges``, ``clf_weight``, ``clf_bias``.
     """
 
     def __init__(self, config: BlendConfig):
@@ -129,9 +144,14 @@ class ImputationBlend(nn.Module):
             self.register_buffer("bank_m", torch.zeros(c.n_bank, c.n_columns, dtype=torch.bool))
         if c.cat_spans:
             self.register_buffer("cat_marginal", torch.zeros(len(c.cat_spans), c.cat_width))
-            weights = torch.zeros(len(c.cat_spans), 2 + int(c.n_bank > 0))
+            weights = torch.zeros(len(c.cat_spans), 2 + int(c.n_bank > 0) + int(c.classifier))
             weights[:, 0] = 1.0  # the network alone until fitted
             self.register_buffer("cat_weights", weights)
+        if c.classifier:
+            n_class_features = c.n_features + c.n_gauss * N_EDGES
+            self.register_buffer("clf_edges", torch.zeros(c.n_gauss, N_EDGES))
+            self.register_buffer("clf_weight", torch.zeros(len(c.cat_spans), n_class_features, c.cat_width))
+            self.register_buffer("clf_bias", torch.zeros(len(c.cat_spans), c.cat_width))
         self._bank_cache = None
 
     @property
@@ -184,8 +204,8 @@ class ImputationBlend(nn.Module):
         """The categorical spans' training frequencies, then their mixing weights.
 
         Per span, on cells hidden from held-out rows: the convex weights (on a grid) with
-        the lowest log-loss, kept only if their most likely class is right more often
-        than the column's mode; otherwise the mode. Log-loss, a proper score, picks the
+        the lowest log-loss, kept only if their most likely class beats the column's mode
+        on those cells by more than chance would (:func:`_beats_mode`); otherwise the mode. Log-loss, a proper score, picks the
         mixture: accuracy on a few hundred cells is too coarse to rank 66 grid points
         without overfitting (on the real-table benchmark, choosing by accuracy put 12 of
         78 columns below their mode, by log-loss with this guard 7). The guard keeps a
@@ -199,6 +219,8 @@ class ImputationBlend(nn.Module):
         onehot = X[train][:, pos] * valid  # (n, P, W)
         counts = onehot.sum(0)
         self.cat_marginal.copy_(counts / counts.sum(-1, keepdim=True).clamp(min=1))
+        if self.config.classifier:
+            self._fit_classifiers(model, X, M, train)
         x, m, hide = held_out_cells(X, M, val_idx)
         m_in = m & ~hide
         mean, _, _ = model.heads(x, m_in)
@@ -219,11 +241,31 @@ class ImputationBlend(nn.Module):
             truth = target[cells, p]
             loss = -cand.gather(2, truth.expand(len(grid), -1)[:, :, None]).clamp(min=1e-12).log().sum((1, 2))
             best = int(torch.argmin(loss))
-            right = int((cand[best].argmax(-1) == truth).sum())
-            mode_right = int((self.cat_marginal[p].argmax() == truth).sum())
-            if right > mode_right:
+            if _beats_mode(cand[best].argmax(-1), self.cat_marginal[p].argmax(), truth):
                 self.cat_weights[p, : len(probs)].copy_(grid[best].float())
         return self
+
+    def _fit_classifiers(self, model, X, M, train) -> None:
+        """A softmax classifier per span on (up to MAX_ROWS) training rows, completed by the network."""
+        index = model.span_index_
+        pos, valid, cols = self._cat_layout(index)
+        rows = train[torch.randperm(len(train), device=X.device)[:MAX_ROWS]]
+        x, m = X[rows], M[rows]
+        numeric_seen = m[:, index.gauss_col] if index.n_gauss else m[:, :0]
+        self.clf_edges.copy_(step_edges(x[:, index.gauss_pos], numeric_seen))
+        mean = torch.cat([model.heads(x[s : s + _BANK_BATCH], m[s : s + _BANK_BATCH])[0]
+                          for s in range(0, len(x), _BANK_BATCH)])
+        features = self._class_features(model, x, m, mean)
+        keep = feature_owner(index.feature_column, index.gauss_col)[None, :].to(X.device) != cols[:, None]
+        targets = (x[:, pos] * valid).argmax(-1)
+        weight, bias = fit_column_classifiers(features, targets, m[:, cols], keep, valid)
+        self.clf_weight.copy_(weight)
+        self.clf_bias.copy_(bias)
+
+    def _class_features(self, model, x, m_in, mean) -> torch.Tensor:
+        index = model.span_index_
+        completed = completed_rows(x, m_in[:, index.feature_column].float(), mean, index)
+        return class_features(completed, completed[:, index.gauss_pos], self.clf_edges)
 
     def _fit_gaussian(self, index, X, M, rows) -> None:
         """EM on the training rows (not the validation rows, which weigh it against the net)."""
@@ -282,13 +324,17 @@ class ImputationBlend(nn.Module):
         return index.cat_pos[spans][:, :width], index.cat_valid[spans][:, :width], index.cat_col[spans]
 
     def _cat_predictions(self, model, x, m_in, mean, neighbours) -> torch.Tensor:
-        """Class probabilities ``(Q, N, P, W)``: the network, the training frequencies, the neighbours."""
+        """Class probabilities ``(Q, N, P, W)``: the network, the training frequencies, the
+        neighbours (with a bank), the classifiers (with validation rows)."""
         pos, valid, _ = self._cat_layout(model.span_index_)
         net = torch.softmax(mean[:, pos].masked_fill(~valid, float("-inf")), dim=-1)
         out = [net, self.cat_marginal.expand_as(net)]
         if self.config.n_bank:
             votes = neighbour_frequencies(neighbours, self._bank(model)[3])
             out.append(torch.where(votes.sum(-1, keepdim=True) > 0, votes, net))
+        if self.config.classifier:
+            features = self._class_features(model, x, m_in, mean)
+            out.append(class_probabilities(features, self.clf_weight, self.clf_bias, valid))
         return torch.stack(out)
 
     def _bank(self, model):
@@ -319,3 +365,17 @@ def _training_rows(n: int, val_idx: torch.Tensor, device) -> torch.Tensor:
     keep = torch.ones(n, dtype=torch.bool, device=device)
     keep[val_idx] = False
     return torch.nonzero(keep).squeeze(1)
+
+
+def _beats_mode(guess: torch.Tensor, mode: torch.Tensor, truth: torch.Tensor) -> bool:
+    """Whether ``guess`` beats always guessing ``mode`` on held-out cells by more than
+    chance: of the cells where exactly one of them is right, the guess must win by more
+    than half a standard deviation of a fair coin (``wins - losses > sqrt(wins + losses) / 2``,
+    a one-sided sign test at about 69%). With a few dozen held-out cells a column whose
+    mode is right 90% of the time is otherwise handed to a model that beat the mode by
+    luck, and falls below it on new cells. On the real-table benchmark (3 seeds) the
+    bar at 0 / 0.5 / 1 standard deviation put 10 / 9 / 7 of 117 (column, seed) pairs
+    below their mode, at mean accuracy .710 / .706 / .697 (before the classifier)."""
+    wins = int(((guess == truth) & (mode != truth)).sum())
+    losses = int(((guess != truth) & (mode == truth)).sum())
+    return wins - losses > 0.5 * (wins + losses) ** 0.5
