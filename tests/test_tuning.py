@@ -158,9 +158,12 @@ def test_same_seed_same_trials_and_model(table):
     assert [p for p, _ in a] == [p for p, _ in b]
     np.testing.assert_allclose([v for _, v in a], [v for _, v in b], rtol=1e-6)
     np.testing.assert_allclose(runs[0].model.encode(table), runs[1].model.encode(table), rtol=1e-5, atol=1e-6)
-    other = tune(table, task="encode", model="ae", n_trials=1, random_state=8, search_space=TINY, refit=False)
-    assert other.study.trials[0].params != runs[0].study.trials[0].params
+    other = tune(table, task="encode", model="ae", n_trials=2, random_state=8, search_space=TINY, refit=False)
+    assert other.study.trials[1].params != runs[0].study.trials[1].params
     assert other.model is None
+    # the first trial of a new study is the model's defaults, whatever the seed
+    assert other.study.trials[0].params == runs[0].study.trials[0].params == {"learning_rate": 1e-3}
+    assert other.study.trials[0].user_attrs["defaults"] is True
 
 
 def test_default_pruner_prunes_a_bad_learning_rate_range(table):
@@ -239,3 +242,16 @@ def test_tune_command(table, tmp_path, capsys):
     bad = parser.parse_args([str(csv), "--task", "encode", "--search-space", '{"colour": 1}'])
     assert run_tune_command(bad) == 2
     assert parse_search_space('{"depth": {"choices": [1, 2]}}')["depth"].choices == (1, 2)
+
+
+def test_default_point_is_the_models_defaults_inside_the_ranges():
+    from tabae.tuning.spaces import default_point, default_search_space
+
+    space = default_search_space("vae", n_rows=2000)
+    point = default_point("vae", 2000, space)
+    vae = tabae.TabularVAE()
+    assert point["beta"] == vae.beta and point["latent_dim"] == vae.latent_dim
+    assert (point["width"], point["depth"]) == (vae.hidden_dims[0], len(vae.hidden_dims))
+    assert point["epochs"] == vae.planned_epochs(2000)
+    narrowed = {**space, "beta": FloatDistribution(0.6, 1.0)}  # the default 0.5 is outside: the sampler picks
+    assert "beta" not in default_point("vae", 2000, narrowed)

@@ -44,6 +44,7 @@ __all__ = [
     "build_model",
     "default_search_space",
     "resolve_search_space",
+    "default_point",
     "check_params",
     "suggest",
     "to_json",
@@ -227,6 +228,32 @@ def resolve_search_space(model: str, n_rows: int, search_space: Mapping | None) 
             fixed[name] = value
             ranges.pop(name, None)
     return ranges, fixed
+
+
+def default_point(model: str, n_rows: int, ranges: Mapping[str, BaseDistribution]) -> dict[str, Any]:
+    """The model's own defaults (for ``n_rows`` training rows), as values of ``ranges``.
+
+    ``tune`` runs this point as a study's first trial, so the best trial is never worse
+    on the validation objective than the defaults it is meant to beat. A parameter whose
+    default lies outside its (user-narrowed) range is left to the sampler.
+    """
+    estimator = build_model(model, n_rows)
+    params = dict(estimator.get_params())
+    hidden = tuple(params.get("hidden_dims", ()))
+    if hidden:
+        params["width"], params["depth"] = int(hidden[0]), len(hidden)
+    params["epochs"] = estimator.planned_epochs(n_rows)
+    point = {}
+    for name, dist in ranges.items():
+        value = params.get(name)
+        if value is None or isinstance(value, bool) and not isinstance(dist, CategoricalDistribution):
+            continue
+        if isinstance(dist, CategoricalDistribution):
+            if value in dist.choices:
+                point[name] = value
+        elif isinstance(value, numbers.Real) and dist.low <= value <= dist.high:
+            point[name] = int(value) if isinstance(dist, IntDistribution) else float(value)
+    return point
 
 
 def suggest(trial, ranges: Mapping[str, BaseDistribution]) -> dict[str, Any]:
