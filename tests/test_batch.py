@@ -262,3 +262,21 @@ def test_torch_threads_are_restored_after_a_job(work, tmp_path):
                  "--keep", "id", "--threads", "2", "--progress"]) == 0
     assert torch.get_num_threads() == before
     assert pd.read_csv(tmp_path / "s.csv").columns.tolist() == ["id", "score", "top_column"]
+
+
+@pytest.mark.parametrize("user_filter, expected", [("default", 1), ("ignore", 0)])
+def test_a_job_warns_once_per_kind_and_keeps_the_users_filters(work, tmp_path, user_filter, expected):
+    """Every batch brings other unseen labels (other counts and examples in the text):
+    one warning for the job, and none when the user ignores tabae's warnings."""
+    import warnings
+
+    root, df, _ = work
+    table = df.drop(columns="id").copy()
+    table["label"] = [f"new-{i // 100}" for i in range(len(table))]  # 6 batches, 6 new labels
+    table.to_parquet(tmp_path / "new.parquet", row_group_size=100)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter(user_filter, tabae.TabaeWarning)
+        assert main(["score", str(root / "model.tabae"), str(tmp_path / "new.parquet"), "-o",
+                     str(tmp_path / "s.parquet"), "--batch-size", "100", "--threads", "1"]) == 0
+    unseen = [w for w in caught if "not seen at fit" in str(w.message)]
+    assert len(unseen) == expected, [str(w.message) for w in unseen]

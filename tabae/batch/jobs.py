@@ -10,6 +10,7 @@ that row), so chunking never changes their values.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -20,7 +21,7 @@ from tabae.batch.coerce import INDEX_COLUMN_PREFIX, check_columns, coerce_frame,
 from tabae.batch.progress import Progress
 from tabae.batch.sinks import AtomicSink
 from tabae.batch.sources import Source
-from tabae.exceptions import SchemaError, TabaeError, TabaeWarning
+from tabae.exceptions import SchemaError, TabaeError
 
 __all__ = ["impute_frame", "score_frame", "score_schema", "sample_schema", "run_impute", "run_score", "run_sample",
            "check_keep", "DEFAULT_BATCH_SIZE"]
@@ -168,18 +169,27 @@ def _to_batch(frame: pd.DataFrame, schema: pa.Schema) -> pa.RecordBatch:
 
 
 class _warn_once(warnings.catch_warnings):
-    """Show each distinct tabae warning once per job, not once per batch."""
+    """Show each kind of tabae warning once per job, not once per batch.
+
+    Two warnings are the same kind when they differ only in counts and examples (the
+    unseen-category warning names other values in every batch). The user's warning
+    filters still apply: an ignored warning stays ignored.
+    """
 
     def __enter__(self):
         result = super().__enter__()
         shown, show = set(), warnings.showwarning
 
         def show_new(message, category, *args, **kwargs):
-            key = (category, str(message))
+            key = (category, _warning_kind(str(message)))
             if key not in shown:
                 shown.add(key)
                 show(message, category, *args, **kwargs)
 
-        warnings.simplefilter("always", TabaeWarning)
         warnings.showwarning = show_new
         return result
+
+
+def _warning_kind(message: str) -> str:
+    """``message`` without its numbers and bracketed examples."""
+    return re.sub(r"\[[^\]]*\]|\d+", "", message)
