@@ -92,7 +92,8 @@ def check_training_table(df: pd.DataFrame, owner: str, stacklevel: int = 3) -> N
         warnings.warn(
             f"{owner}: X has {len(constant)} constant column(s) {constant[:10]} (at most one distinct "
             "observed value): the model learns nothing from them; their holes are filled with that "
-            "value and they add about 0 to outlier scores. Drop them if they are not meant to be there.",
+            "value; they add about 0 to the outlier score of a row that has that value, and a great "
+            "deal to one that has another. Drop them if they are not meant to be there.",
             TabaeWarning,
             stacklevel=stacklevel,
         )

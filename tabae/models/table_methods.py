@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tabae.exceptions import TabaeError
+from tabae.exceptions import TabaeError, TabaeWarning
 from tabae.inputs import to_frame
 from tabae.nn.blocks import INFER_BATCH, pad_keys, padded_blocks
 from tabae.nn.heads import point_rows
@@ -84,6 +84,14 @@ class TableMethods:
         # always has a large density-based NLL); observed-but-typical cells and missing
         # cells both contribute about 0.
         offsets = np.asarray(self.score_offsets_["masked" if masked else "reconstruction"])
+        empty = np.isnan(nll).all(1)
+        if empty.any():
+            warnings.warn(
+                f"{int(empty.sum())} row(s) have no observed cell (e.g. at position {int(np.argmax(empty))}): "
+                "there is nothing to score, so their score is 0, as typical as a row can be; drop or "
+                "flag them before ranking",
+                TabaeWarning, stacklevel=3,
+            )
         nll = np.where(np.isnan(nll), 0.0, nll - offsets)
         if per_column:
             if not was_frame:
