@@ -64,3 +64,10 @@ def test_the_blend_must_beat_the_mode_by_more_than_chance():
     better[:1] = 1  # 10 wins, 1 loss
     assert _beats_mode(better, mode, truth)
     assert not _beats_mode(torch.zeros(100, dtype=torch.long), mode, truth)  # the mode itself
+
+
+def test_the_classifiers_fit_within_a_budget():
+    from tabae.nn.classifier import MAX_ROWS, affordable_rows
+
+    assert affordable_rows(110, 6, 101) == MAX_ROWS  # adult: every row it may take
+    assert affordable_rows(5000, 0, 5000) < 100  # thousands of features and levels: the blend goes without

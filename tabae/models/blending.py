@@ -26,8 +26,8 @@ from torch import nn
 
 from tabae.exceptions import TabaeWarning
 from tabae.nn.classifier import (
-    MAX_ROWS,
     N_EDGES,
+    affordable_rows,
     class_features,
     class_probabilities,
     feature_owner,
@@ -109,7 +109,10 @@ def plan_blend(gaussian: bool, k: int, index, n_rows: int, validation_fraction: 
         return None
     width = int(index.cat_valid[list(cat_spans)].sum(1).max()) if cat_spans else 1
     # The classifier is weighed on validation rows it never saw: tiny tables have none.
-    classifier = bool(cat_spans) and validation_size(n_rows, validation_fraction) > 0
+    # Very wide layouts (thousands of features and class slots) cannot afford its fits.
+    n_levels = int(index.cat_valid[list(cat_spans)].sum()) if cat_spans else 0
+    classifier = (bool(cat_spans) and validation_size(n_rows, validation_fraction) > 0
+                  and affordable_rows(index.n_features, n_numeric, n_levels) >= min(n_train, 1000))
     return BlendConfig(index.n_features, index.n_columns, n_blend, gaussian, n_bank, int(k) if n_bank else 0,
                        cat_spans, width, classifier, int(n_numeric))
 
@@ -249,7 +252,9 @@ class ImputationBlend(nn.Module):
         """A softmax classifier per span on (up to MAX_ROWS) training rows, completed by the network."""
         index = model.span_index_
         pos, valid, cols = self._cat_layout(index)
-        rows = train[torch.randperm(len(train), device=X.device)[:MAX_ROWS]]
+        n_levels = int(valid.sum())
+        budget = affordable_rows(index.n_features, index.n_gauss, n_levels)
+        rows = train[torch.randperm(len(train), device=X.device)[:budget]]
         x, m = X[rows], M[rows]
         numeric_seen = m[:, index.gauss_col] if index.n_gauss else m[:, :0]
         self.clf_edges.copy_(step_edges(x[:, index.gauss_pos], numeric_seen))

@@ -20,7 +20,8 @@ import torch
 
 from tabae.nn.linear import times_transposed
 
-__all__ = ["N_EDGES", "step_edges", "class_features", "fit_column_classifiers", "class_probabilities"]
+__all__ = ["N_EDGES", "affordable_rows", "step_edges", "class_features", "fit_column_classifiers",
+           "class_probabilities"]
 
 #: Step features per numeric unit (its training quantiles at 1/16 ... 15/16).
 N_EDGES = 15
@@ -28,6 +29,18 @@ N_EDGES = 15
 L2 = 3e-3
 #: Most training rows the classifiers are fitted on.
 MAX_ROWS = 8192
+#: L-BFGS iterations per column.
+MAX_ITER = 100
+#: Floating-point operations the fits may take (a few seconds on one core).
+BUDGET_FLOPS = 3e11
+
+
+def affordable_rows(n_features: int, n_numeric: int, n_levels: int) -> int:
+    """Training rows the classifiers of ``n_levels`` class slots in all (on a layout of
+    ``n_features`` encoded features and ``n_numeric`` numeric units) can be fitted on
+    within :data:`BUDGET_FLOPS` (each L-BFGS iteration: a forward and backward pass)."""
+    n_inputs = n_features + n_numeric * N_EDGES
+    return int(min(MAX_ROWS, BUDGET_FLOPS // max(1, 6 * MAX_ITER * n_inputs * n_levels)))
 
 
 def step_edges(values: torch.Tensor, observed: torch.Tensor, n_edges: int = N_EDGES) -> torch.Tensor:
@@ -53,7 +66,7 @@ def feature_owner(feature_column: torch.Tensor, gauss_col: torch.Tensor, n_edges
 
 
 def fit_column_classifiers(features: torch.Tensor, targets: torch.Tensor, observed: torch.Tensor,
-                           keep: torch.Tensor, valid: torch.Tensor, max_iter: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
+                           keep: torch.Tensor, valid: torch.Tensor, max_iter: int = MAX_ITER) -> tuple[torch.Tensor, torch.Tensor]:
     """One L2-penalised softmax regression per column, fitted by L-BFGS.
 
     features : (N, F); targets : (N, P) class slots; observed : (N, P) rows where column
