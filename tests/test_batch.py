@@ -280,3 +280,11 @@ def test_a_job_warns_once_per_kind_and_keeps_the_users_filters(work, tmp_path, u
                      str(tmp_path / "s.parquet"), "--batch-size", "100", "--threads", "1"]) == 0
     unseen = [w for w in caught if "not seen at fit" in str(w.message)]
     assert len(unseen) == expected, [str(w.message) for w in unseen]
+
+
+def test_warning_kinds_keep_the_digits_of_column_names():
+    from tabae.batch.jobs import _warning_kind
+
+    one = "column 'q1': 7 categories not seen at fit (e.g. ['x1', 'y']) were mapped"
+    assert _warning_kind(one) == _warning_kind("column 'q1': 12 categories not seen at fit (e.g. ['z']) were mapped")
+    assert _warning_kind(one) != _warning_kind(one.replace("'q1'", "'q2'"))

@@ -281,3 +281,22 @@ def test_a_category_that_is_a_threshold_of_a_number_is_filled_sharply():
         filled = cls(random_state=0, **FAST).fit(holes).impute(holes)
         accuracy = (filled.loc[hidden, "mature"] == df.loc[hidden, "mature"]).mean()
         assert accuracy > 0.97, (cls.__name__, accuracy)
+
+
+@pytest.mark.parametrize("make", [
+    # the Gaussian blend's conditional mean on 10 numeric columns (a shape an AVX-512 MKL
+    # summed position-dependently) and the quantile code's integral over nodes
+    lambda: tabae.TabularVAE(numeric_encoding="standard", gaussian_blend=True, neighbour_blend=0, random_state=0, **FAST),
+    lambda: tabae.Autoencoder(random_state=0, **FAST),
+])
+def test_a_rows_imputation_does_not_depend_on_the_other_rows(make):
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(600, 3)) @ rng.normal(size=(3, 10)) + 0.3 * rng.normal(size=(600, 10))
+    df = pd.DataFrame(values, columns=[f"c{i}" for i in range(10)])
+    df = df.mask(rng.random(df.shape) < 0.15)
+    model = make().fit(df)
+    whole = model.impute(df)
+    perm = rng.permutation(len(df))
+    pd.testing.assert_frame_equal(model.impute(df.iloc[perm]), whole.iloc[perm], check_exact=True)
+    chunks = pd.concat([model.impute(df.iloc[s : s + 37]) for s in range(0, len(df), 37)])
+    pd.testing.assert_frame_equal(chunks, whole, check_exact=True)

@@ -128,7 +128,7 @@ def test_awkward_tables_give_warnings_and_finite_scores():
     with pytest.warns(tabae.TabaeWarning, match="not seen at fit"):
         scores = det.decision_function(new)
     assert np.isfinite(scores).all() and scores[3] == 0.0  # nothing observed: nothing strange
-    with pytest.warns(tabae.TabaeWarning, match=r"1 row\(s\) have no observed cell \(e.g. at position 3\)"):
+    with pytest.warns(tabae.TabaeWarning, match=r"1 row\(s\) have no observed cell \(e.g. the row at position 3 of this call\)"):
         det.decision_function(new)
     with pytest.warns(tabae.TabaeWarning, match="not seen at fit"):
         proba = det.predict_proba(new)

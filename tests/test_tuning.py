@@ -255,3 +255,14 @@ def test_default_point_is_the_models_defaults_inside_the_ranges():
     assert point["epochs"] == vae.planned_epochs(2000)
     narrowed = {**space, "beta": FloatDistribution(0.6, 1.0)}  # the default 0.5 is outside: the sampler picks
     assert "beta" not in default_point("vae", 2000, narrowed)
+
+
+def test_default_point_stays_on_a_stepped_range():
+    from optuna.distributions import IntDistribution
+
+    from tabae.tuning.spaces import default_point, default_search_space
+
+    space = {**default_search_space("vae", n_rows=2000), "width": IntDistribution(100, 500, step=64)}
+    assert "width" not in default_point("vae", 2000, space)  # 192 is not 100 + 64k
+    space["width"] = IntDistribution(128, 512, step=64)
+    assert default_point("vae", 2000, space)["width"] == 192

@@ -191,5 +191,5 @@ class _warn_once(warnings.catch_warnings):
 
 
 def _warning_kind(message: str) -> str:
-    """``message`` without its numbers and bracketed examples."""
-    return re.sub(r"\[[^\]]*\]|\d+", "", message)
+    """``message`` without its counts and bracketed examples (digits inside names stay)."""
+    return re.sub(r"\[[^\]]*\]|(?<![\w'])\d+(?![\w'])", "", message)

@@ -111,7 +111,15 @@ class QuantileNormalEncoder(ColumnEncoder):
         mean = np.asarray(block_mean)[:, 0, None]  # (n, 1)
         scale = np.zeros(len(mean)) if scale is None else np.asarray(scale)
         nodes = mean + scale[:, None] * _GH_NODES  # (n, K)
-        return self.inverse(nodes.reshape(-1, 1)).reshape(nodes.shape) @ _GH_WEIGHTS
+        values = self.inverse(nodes.reshape(-1, 1)).reshape(nodes.shape)
+        # Summed node by node, in one fixed order: a matrix-vector product may sum a row
+        # in an order that depends on where the row sits in the array. A row whose nodes
+        # all map to one value (a zero scale, a constant column) gets that value exactly.
+        total = np.zeros(len(values))
+        for k, weight in enumerate(_GH_WEIGHTS):
+            total += values[:, k] * weight
+        first = values[:, 0]
+        return np.where((values == first[:, None]).all(axis=1), first, total)
 
     def get_state(self) -> dict:
         return {"levels": self.levels_.tolist(), "refs": self.refs_.tolist()}

@@ -289,12 +289,13 @@ class ImputationBlend(nn.Module):
         """``mean`` (the network's heads) with the blended numbers replaced by the weighted
         predictors and the blended categories' logits by the log of the mixed probabilities."""
         neighbours = self._neighbours(model, x, m_in)
+        network = mean  # the categories' candidates see the network's own numbers, as when fitted
         if self.config.n_blend:
             predictions = self._predictions(model, x, m_in, mean, neighbours)
             mixed = sum(w * p for w, p in zip(self.weights.T, predictions, strict=True))
             mean = mean.index_copy(1, self.pos, mixed)
         if self.config.cat_spans:
-            probs = self._cat_predictions(model, x, m_in, mean, neighbours)  # (Q, N, P, W)
+            probs = self._cat_predictions(model, x, m_in, network, neighbours)  # (Q, N, P, W)
             weights = self.cat_weights[:, : len(probs)].T[:, None, :, None]  # (Q, 1, P, 1)
             mixed = (weights * probs).sum(0)  # (N, P, W)
             pos, valid, _ = self._cat_layout(model.span_index_)

@@ -87,9 +87,9 @@ class TableMethods:
         empty = np.isnan(nll).all(1)
         if empty.any():
             warnings.warn(
-                f"{int(empty.sum())} row(s) have no observed cell (e.g. at position {int(np.argmax(empty))}): "
-                "there is nothing to score, so their score is 0, as typical as a row can be; drop or "
-                "flag them before ranking",
+                f"{int(empty.sum())} row(s) have no observed cell (e.g. the row at position "
+                f"{int(np.argmax(empty))} of this call): there is nothing to score, so their score is 0, "
+                "as typical as a row can be; drop or flag them before ranking",
                 TabaeWarning, stacklevel=3,
             )
         nll = np.where(np.isnan(nll), 0.0, nll - offsets)

@@ -82,6 +82,9 @@ def fit_column_classifiers(features: torch.Tensor, targets: torch.Tensor, observ
         y = targets[rows, p]
         k = int(valid[p].sum())
         if len(y) < 10 or len(torch.unique(y)) < 2:
+            # Too little to fit: the column's (smoothed) frequencies, so that its argmax is
+            # the mode and the blend cannot prefer it by a tie-break.
+            bias[p, :k] = torch.log(torch.bincount(y, minlength=k).to(bias.dtype) + 1)
             continue
         x = features[rows][:, keep[p]]
         w = torch.zeros(x.shape[1], k, dtype=x.dtype, device=x.device, requires_grad=True)

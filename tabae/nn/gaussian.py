@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import torch
 
+from tabae.nn.linear import times_transposed
+
 __all__ = ["fit_gaussian_em", "conditional_mean"]
 
 
@@ -29,7 +31,7 @@ def conditional_mean(x: torch.Tensor, visible: torch.Tensor, mean: torch.Tensor,
     ``x``: ``(B, G)``; ``visible``: ``(B, G)`` 0/1 floats; returns ``(B, G)``.
     """
     solve, _ = _pattern_solve(x, visible, mean, cov)
-    return torch.where(visible > 0, x, mean + solve @ cov)
+    return torch.where(visible > 0, x, mean + times_transposed(solve, cov))  # cov is symmetric
 
 
 def _pattern_solve(x, visible, mean, cov):

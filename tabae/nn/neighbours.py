@@ -49,14 +49,14 @@ def nearest_rows(query: torch.Tensor, visible: torch.Tensor, bank: torch.Tensor,
     bank row, so it has no neighbours).
     """
     k = int(min(k, len(bank)))
-    bank_sq = (bank**2).T  # (D, R)
+    bank_sq = bank**2  # (R, D)
     indices, weights = [], []
     for s in range(0, len(query), _QUERY_BLOCK):
         q, v = query[s : s + _QUERY_BLOCK], visible[s : s + _QUERY_BLOCK].to(query.dtype)
         # sum_j v_j (q_j - b_j)^2 for every bank row at once, rescaled to all D cells
         # (as scikit-learn's nan_euclidean) so rows with many holes compare fairly.
         # The row's own constant and scale do not change its ranking: add them to the k kept.
-        sq, idx = (v @ bank_sq - 2 * times_transposed(v * q, bank)).topk(k, dim=1, largest=False)
+        sq, idx = (times_transposed(v, bank_sq) - 2 * times_transposed(v * q, bank)).topk(k, dim=1, largest=False)
         scale = bank.shape[1] / v.sum(1, keepdim=True).clamp(min=1)
         dist = ((sq + (v * q * q).sum(1, keepdim=True)).clamp(min=0) * scale).sqrt()
         weight = 1.0 / (dist + 1e-6)  # (n, k); a row's own copy in the bank has no value where it is hidden

@@ -251,9 +251,17 @@ def default_point(model: str, n_rows: int, ranges: Mapping[str, BaseDistribution
         if isinstance(dist, CategoricalDistribution):
             if value in dist.choices:
                 point[name] = value
-        elif isinstance(value, numbers.Real) and dist.low <= value <= dist.high:
+        elif isinstance(value, numbers.Real) and dist.low <= value <= dist.high and _on_grid(value, dist):
             point[name] = int(value) if isinstance(dist, IntDistribution) else float(value)
     return point
+
+
+def _on_grid(value: float, dist) -> bool:
+    """Whether ``value`` is one of the values a stepped range can draw."""
+    if dist.step is None:
+        return True
+    steps = (value - dist.low) / dist.step
+    return abs(steps - round(steps)) < 1e-9
 
 
 def suggest(trial, ranges: Mapping[str, BaseDistribution]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import uuid
 from pathlib import Path
 
 import optuna
@@ -103,9 +104,13 @@ def _settled_attrs(study: optuna.Study) -> dict:
 
 
 def open_study(storage, study_name: str, *, task: str, model: str, direction: str, columns: list,
-               split_seed: int, sampler, pruner) -> optuna.Study:
+               split_seed: int, sampler, pruner, on_create=None) -> optuna.Study:
     """Create ``study_name`` in ``storage``, or continue it if it is a study of the same
-    task, model and columns; its recorded split seed wins over ``split_seed``."""
+    task, model and columns; its recorded split seed wins over ``split_seed``.
+
+    ``on_create(study)`` runs in the one process whose record of a new study stands
+    (several may start it at once), e.g. to enqueue a first trial exactly once.
+    """
     study = optuna.create_study(storage=storage, study_name=study_name, direction=direction, sampler=sampler,
                                 pruner=pruner, load_if_exists=True)
     attrs = _settled_attrs(study)
@@ -114,6 +119,8 @@ def open_study(storage, study_name: str, *, task: str, model: str, direction: st
             raise TabaeError(f"the study {study_name!r} in this storage was not made by tabae.tune; "
                              "pass another study_name")
         # "tabae_task" goes last: it marks the record complete for processes reading it.
+        token = uuid.uuid4().hex
+        study.set_user_attr("tabae_writer", token)
         study.set_user_attr("tabae_model", model)
         study.set_user_attr("tabae_columns", [str(c) for c in columns])
         study.set_user_attr("tabae_split_seed", int(split_seed))
@@ -124,6 +131,8 @@ def open_study(storage, study_name: str, *, task: str, model: str, direction: st
         if storage is not None and not isinstance(storage, optuna.storages.InMemoryStorage):
             time.sleep(_SETTLE_SECONDS)
         attrs = _settled_attrs(study)
+        if on_create is not None and attrs.get("tabae_writer") == token and not study.trials:
+            on_create(study)
     if (attrs.get("tabae_task"), attrs.get("tabae_model")) != (task, model):
         raise TabaeError(
             f"the study {study_name!r} tunes task={attrs.get('tabae_task')!r} with model={attrs.get('tabae_model')!r}, "

@@ -282,13 +282,13 @@ def tune(
             open_storage(storage), study_name, task=task, model=model_name, direction=TASKS[task],
             columns=list(features.columns), split_seed=seed, sampler=optuna.samplers.RandomSampler(seed=seed),
             pruner=pruner if pruner is not None else default_pruner(),
+            # A new study's first trial is the model's defaults: the best trial is then never
+            # worse than the defaults on the validation objective (a random search of 20-30
+            # trials around hand-tuned defaults often is).
+            on_create=(lambda st: st.enqueue_trial(default_point(model_name, n_train, ranges),
+                                                   user_attrs={"defaults": True})) if ranges else None,
         )
     study.sampler = sampler if sampler is not None else default_sampler(seed, len(study.trials), n_trials)
-    if not study.trials and ranges:
-        # A new study's first trial is the model's defaults: the best trial is then never
-        # worse than the defaults on the validation objective (a random search of 20-30
-        # trials around hand-tuned defaults often is).
-        study.enqueue_trial(default_point(model_name, n_train, ranges), user_attrs={"defaults": True})
     split_seed = int(study.user_attrs["tabae_split_seed"])
     objective = make_objective(task, df, seed=split_seed, validation_fraction=validation_fraction,
                                hide_fraction=hide_fraction, target=target, y=y)
