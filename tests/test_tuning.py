@@ -266,3 +266,12 @@ def test_default_point_stays_on_a_stepped_range():
     assert "width" not in default_point("vae", 2000, space)  # 192 is not 100 + 64k
     space["width"] = IntDistribution(128, 512, step=64)
     assert default_point("vae", 2000, space)["width"] == 192
+
+
+def test_refit_keeps_the_best_trials_optimiser_steps():
+    from tabae.tuning.study import refit_epochs
+
+    vae = tabae.TabularVAE()  # batches of 512, 10% validation
+    # 20,800 rows: 18,720 train, 37 steps an epoch; 26,000 rows: 23,400 train, 46 steps
+    assert refit_epochs(vae, 41, 20_800, 26_000) == round(41 * 37 / 46)
+    assert refit_epochs(vae, 1, 20_800, 26_000) == 1

@@ -12,6 +12,7 @@ import optuna
 import pandas as pd
 
 from tabae.exceptions import TabaeError
+from tabae.nn.training import effective_batch_size, validation_size
 from tabae.seeding import seed_from
 from tabae.tuning.objectives import DEFAULT_MODEL, TASKS, check_labels, make_objective, make_split
 from tabae.tuning.result import TuningResult
@@ -41,6 +42,16 @@ def default_sampler(seed: int, n_done: int, n_trials: int | None) -> optuna.samp
     startup = 10 if n_trials is None else int(min(10, max(4, n_trials // 3)))
     mixed = int(np.random.SeedSequence([seed, n_done]).generate_state(1)[0])
     return optuna.samplers.TPESampler(seed=mixed, n_startup_trials=startup, multivariate=True)
+
+
+def refit_epochs(model, epochs: int, n_trial_rows: int, n_rows: int) -> int:
+    """Epochs on ``n_rows`` rows that take as many optimiser steps as ``epochs`` took on
+    ``n_trial_rows`` (each fit keeps its own validation split and batch size)."""
+    def steps_per_epoch(n):
+        n_train = max(1, n - validation_size(n, model.validation_fraction))
+        return math.ceil(n_train / effective_batch_size(n_train, model.batch_size))
+
+    return max(1, round(epochs * steps_per_epoch(n_trial_rows) / steps_per_epoch(n_rows)))
 
 
 def trial_seed(seed: int, number: int) -> int:
@@ -127,7 +138,8 @@ def tune(
     Each trial draws parameters, fits the model on the training rows (a random
     ``1 - validation_fraction`` of them) and scores it on the validation rows, which
     it never trained on (:mod:`tabae.tuning.objectives` defines each task's score).
-    After the search, the best trial's parameters and seed are refitted on all rows.
+    After the search, the best trial's parameters and seed are refitted on all rows
+    (a searched ``epochs`` rescaled to the same number of optimiser steps).
 
     Parameters
     ----------
@@ -354,8 +366,11 @@ def tune(
     fitted = None
     if refit:
         best = study.best_trial
-        params = dict(best.user_attrs["params"])
-        fitted = build_model(model_name, len(features), {**check_params(model_name, len(features), params),
-                                                         "random_state": int(best.user_attrs["model_seed"])})
+        params = check_params(model_name, len(features), dict(best.user_attrs["params"]))
+        fitted = build_model(model_name, len(features), {**params, "random_state": int(best.user_attrs["model_seed"])})
+        if "epochs" in ranges and isinstance(params.get("epochs"), (int, np.integer)):
+            # A searched budget was so many optimiser steps on the training rows: keep the
+            # steps, not the epochs, on the larger table (a value the user fixed stays).
+            fitted.set_params(epochs=refit_epochs(fitted, int(params["epochs"]), n_train, len(features)))
         fitted.fit(features)
     return TuningResult.from_study(study, fitted, task, model_name)
