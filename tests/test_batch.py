@@ -283,8 +283,22 @@ def test_a_job_warns_once_per_kind_and_keeps_the_users_filters(work, tmp_path, u
 
 
 def test_warning_kinds_keep_the_digits_of_column_names():
-    from tabae.batch.jobs import _warning_kind
+    from tabae.warnings_once import warning_kind as _warning_kind
 
     one = "column 'q1': 7 categories not seen at fit (e.g. ['x1', 'y']) were mapped"
     assert _warning_kind(one) == _warning_kind("column 'q1': 12 categories not seen at fit (e.g. ['z']) were mapped")
     assert _warning_kind(one) != _warning_kind(one.replace("'q1'", "'q2'"))
+
+
+def test_warnings_once_shows_each_kind_once():
+    import warnings
+
+    from tabae.warnings_once import warnings_once
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with warnings_once():
+            for n, column in [(3, "a"), (5, "a"), (7, "b"), (9, "a")]:
+                warnings.warn(f"column '{column}': {n} categories not seen at fit (e.g. ['x{n}'])", tabae.TabaeWarning)
+    assert [str(w.message) for w in caught] == ["column 'a': 3 categories not seen at fit (e.g. ['x3'])",
+                                                "column 'b': 7 categories not seen at fit (e.g. ['x7'])"]

@@ -10,9 +10,6 @@ that row), so chunking never changes their values.
 
 from __future__ import annotations
 
-import re
-import warnings
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -22,6 +19,7 @@ from tabae.batch.progress import Progress
 from tabae.batch.sinks import AtomicSink
 from tabae.batch.sources import Source
 from tabae.exceptions import SchemaError, TabaeError
+from tabae.warnings_once import warnings_once
 
 __all__ = ["impute_frame", "score_frame", "score_schema", "sample_schema", "run_impute", "run_score", "run_sample",
            "check_keep", "DEFAULT_BATCH_SIZE"]
@@ -123,7 +121,7 @@ def run_impute(model, source: Source, target, *, batch_size: int = DEFAULT_BATCH
     check_columns(source.schema, model.encoder_.schema_)
     schema = source.schema
     with AtomicSink(target, schema) as sink, Progress(source.count_rows(), progress, "impute") as bar, \
-            _warn_once():
+            warnings_once():
         offset = 0
         for batch in source.batches(batch_size):
             frame = to_frame(batch, offset)
@@ -138,7 +136,7 @@ def run_score(model, source: Source, target, *, keep=(), batch_size: int = DEFAU
     """Score ``source`` batch by batch into ``target`` (``keep`` columns, score, top_column)."""
     keep = check_keep(source.schema, model, list(keep))
     schema = score_schema(source.schema, keep)
-    with AtomicSink(target, schema) as sink, Progress(source.count_rows(), progress, "score") as bar, _warn_once():
+    with AtomicSink(target, schema) as sink, Progress(source.count_rows(), progress, "score") as bar, warnings_once():
         offset = 0
         for batch in source.batches(batch_size):
             frame = to_frame(batch, offset)
@@ -168,28 +166,3 @@ def _to_batch(frame: pd.DataFrame, schema: pa.Schema) -> pa.RecordBatch:
         raise TabaeError(f"cannot write the result in the input's types: {' '.join(str(err).split())}") from err
 
 
-class _warn_once(warnings.catch_warnings):
-    """Show each kind of tabae warning once per job, not once per batch.
-
-    Two warnings are the same kind when they differ only in counts and examples (the
-    unseen-category warning names other values in every batch). The user's warning
-    filters still apply: an ignored warning stays ignored.
-    """
-
-    def __enter__(self):
-        result = super().__enter__()
-        shown, show = set(), warnings.showwarning
-
-        def show_new(message, category, *args, **kwargs):
-            key = (category, _warning_kind(str(message)))
-            if key not in shown:
-                shown.add(key)
-                show(message, category, *args, **kwargs)
-
-        warnings.showwarning = show_new
-        return result
-
-
-def _warning_kind(message: str) -> str:
-    """``message`` without its counts and bracketed examples (digits inside names stay)."""
-    return re.sub(r"\[[^\]]*\]|(?<![\w'])\d+(?![\w'])", "", message)

@@ -27,6 +27,7 @@ from tabae.tuning.spaces import (
     to_json,
 )
 from tabae.tuning.storage import open_storage, open_study
+from tabae.warnings_once import warnings_once
 
 __all__ = ["tune", "default_pruner", "default_sampler", "trial_seed"]
 
@@ -352,7 +353,7 @@ def tune(
             return float("nan")
         return float(value)
 
-    with _optuna_quiet(verbose):
+    with _optuna_quiet(verbose), warnings_once():  # a data warning once, not once per trial
         study.optimize(run, n_trials=n_trials, timeout=timeout, n_jobs=int(n_jobs),
                        callbacks=list(callbacks or []), catch=())
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
