@@ -299,6 +299,7 @@ def test_warnings_once_shows_each_kind_once():
         warnings.simplefilter("always")
         with warnings_once():
             for n, column in [(3, "a"), (5, "a"), (7, "b"), (9, "a")]:
-                warnings.warn(f"column '{column}': {n} categories not seen at fit (e.g. ['x{n}'])", tabae.TabaeWarning)
+                message = f"column '{column}': {n} categories not seen at fit (e.g. ['x{n}'])"
+                warnings.warn(message, tabae.TabaeWarning, stacklevel=1)
     assert [str(w.message) for w in caught] == ["column 'a': 3 categories not seen at fit (e.g. ['x3'])",
                                                 "column 'b': 7 categories not seen at fit (e.g. ['x7'])"]
