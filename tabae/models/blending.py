@@ -249,7 +249,8 @@ class ImputationBlend(nn.Module):
         return self
 
     def _fit_classifiers(self, model, X, M, train) -> None:
-        """A softmax classifier per span on (up to MAX_ROWS) training rows, completed by the network."""
+        """A softmax classifier per span on as many training rows as the budget affords
+        (:func:`~tabae.nn.classifier.affordable_rows`), completed by the network."""
         index = model.span_index_
         pos, valid, cols = self._cat_layout(index)
         n_levels = int(valid.sum())

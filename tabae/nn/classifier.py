@@ -72,7 +72,8 @@ def fit_column_classifiers(features: torch.Tensor, targets: torch.Tensor, observ
     features : (N, F); targets : (N, P) class slots; observed : (N, P) rows where column
     ``p`` is known; keep : (P, F) the features column ``p`` may use (not its own);
     valid : (P, W) the slots of each column. Returns weights ``(P, F, W)`` and biases
-    ``(P, W)`` (zero where a column has too few rows or one class).
+    ``(P, W)``; a column with too few rows or one class gets zero weights and its
+    smoothed log frequencies as biases.
     """
     n_spans, width = valid.shape
     weight = torch.zeros(n_spans, features.shape[1], width, dtype=features.dtype, device=features.device)
@@ -81,14 +82,15 @@ def fit_column_classifiers(features: torch.Tensor, targets: torch.Tensor, observ
         rows = observed[:, p]
         y = targets[rows, p]
         k = int(valid[p].sum())
+        prior = torch.log(torch.bincount(y, minlength=k).to(bias.dtype) + 1)  # smoothed log frequencies
         if len(y) < 10 or len(torch.unique(y)) < 2:
-            # Too little to fit: the column's (smoothed) frequencies, so that its argmax is
-            # the mode and the blend cannot prefer it by a tie-break.
-            bias[p, :k] = torch.log(torch.bincount(y, minlength=k).to(bias.dtype) + 1)
+            # Too little to fit: the frequencies alone, so that its argmax is the mode and
+            # the blend cannot prefer it by a tie-break.
+            bias[p, :k] = prior
             continue
         x = features[rows][:, keep[p]]
         w = torch.zeros(x.shape[1], k, dtype=x.dtype, device=x.device, requires_grad=True)
-        b = torch.log(torch.bincount(y, minlength=k).to(x.dtype) + 1).detach().requires_grad_(True)
+        b = prior.clone().requires_grad_(True)
         optimizer = torch.optim.LBFGS([w, b], lr=1, max_iter=max_iter, line_search_fn="strong_wolfe")
 
         def closure(x=x, y=y, w=w, b=b, optimizer=optimizer):

@@ -40,11 +40,16 @@ def auto_epochs(n_rows: int, batch_size: int, target_steps: int = 3000, validati
     epoch, which overcounts small tables' epochs (the imputer's budgets were measured so).
     """
     if validation_fraction is None:
-        steps_per_epoch = max(1, math.ceil(n_rows / batch_size))
+        per_epoch = max(1, math.ceil(n_rows / batch_size))
     else:
-        n_train = max(1, n_rows - validation_size(n_rows, validation_fraction))
-        steps_per_epoch = max(1, math.ceil(n_train / effective_batch_size(n_train, batch_size)))
-    return int(min(1000, max(20, math.ceil(target_steps / steps_per_epoch))))
+        per_epoch = steps_per_epoch(n_rows, batch_size, validation_fraction)
+    return int(min(1000, max(20, math.ceil(target_steps / per_epoch))))
+
+
+def steps_per_epoch(n_rows: int, batch_size: int, validation_fraction: float) -> int:
+    """Optimiser steps an epoch of :func:`train_network` takes on a table of ``n_rows``."""
+    n_train = max(1, n_rows - validation_size(n_rows, validation_fraction))
+    return max(1, math.ceil(n_train / effective_batch_size(n_train, batch_size)))
 
 
 def effective_batch_size(n_train: int, batch_size: int) -> int:

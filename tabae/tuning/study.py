@@ -12,7 +12,7 @@ import optuna
 import pandas as pd
 
 from tabae.exceptions import TabaeError
-from tabae.nn.training import effective_batch_size, validation_size
+from tabae.nn.training import steps_per_epoch
 from tabae.seeding import seed_from
 from tabae.tuning.objectives import DEFAULT_MODEL, TASKS, check_labels, make_objective, make_split
 from tabae.tuning.result import TuningResult
@@ -48,11 +48,10 @@ def default_sampler(seed: int, n_done: int, n_trials: int | None) -> optuna.samp
 def refit_epochs(model, epochs: int, n_trial_rows: int, n_rows: int) -> int:
     """Epochs on ``n_rows`` rows that take as many optimiser steps as ``epochs`` took on
     ``n_trial_rows`` (each fit keeps its own validation split and batch size)."""
-    def steps_per_epoch(n):
-        n_train = max(1, n - validation_size(n, model.validation_fraction))
-        return math.ceil(n_train / effective_batch_size(n_train, model.batch_size))
+    def per_epoch(n):
+        return steps_per_epoch(n, model.batch_size, model.validation_fraction)
 
-    return max(1, round(epochs * steps_per_epoch(n_trial_rows) / steps_per_epoch(n_rows)))
+    return max(1, round(epochs * per_epoch(n_trial_rows) / per_epoch(n_rows)))
 
 
 def trial_seed(seed: int, number: int) -> int:
