@@ -59,11 +59,17 @@ def test_the_blend_must_beat_the_mode_by_more_than_chance():
     lucky = truth.clone()
     lucky[90:94] = 0  # right on 6 of the 10 minority cells ...
     lucky[:5] = 1  # ... and wrong on 5 majority cells: 6 wins, 5 losses
-    assert not _beats_mode(lucky, mode, truth)
+    distinct = torch.arange(100)  # every held-out cell a different row
+    assert not _beats_mode(lucky, mode, truth, distinct)
     better = truth.clone()
     better[:1] = 1  # 10 wins, 1 loss
-    assert _beats_mode(better, mode, truth)
-    assert not _beats_mode(torch.zeros(100, dtype=torch.long), mode, truth)  # the mode itself
+    assert _beats_mode(better, mode, truth, distinct)
+    assert not _beats_mode(torch.zeros(100, dtype=torch.long), mode, truth, distinct)  # the mode itself
+    # Copies of one held-out cell (its row repeated with other holes) are one vote: the
+    # lucky guesser's 6 wins and 5 losses, each seen 10 times, are no more convincing.
+    repeated = torch.arange(100).repeat(10)
+    assert not _beats_mode(lucky.repeat(10), mode, truth.repeat(10), repeated)
+    assert _beats_mode(better.repeat(10), mode, truth.repeat(10), repeated)
 
 
 def test_the_classifiers_fit_within_a_budget():

@@ -17,6 +17,7 @@ file beside the network, but not part of the network, which only predicts.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import warnings
 from dataclasses import asdict, dataclass
@@ -34,6 +35,8 @@ from tabae.nn.classifier import (
     fit_column_classifiers,
     step_edges,
 )
+from tabae.nn.forest import MAX_ROWS as FOREST_ROWS
+from tabae.nn.forest import feature_columns, fit_column_forests, forest_features, forest_probabilities
 from tabae.nn.gaussian import conditional_mean, fit_gaussian_em
 from tabae.nn.neighbours import (
     completed_rows,
@@ -51,13 +54,25 @@ MAX_BANK_ROWS = 20_000  # training rows kept for the neighbour predictor
 _BANK_BATCH = 8192
 
 
-def held_out_cells(X, M, val_idx, hide: bool = True, hide_rate: float = 0.2, repeats: int = 8):
+def held_out_cells(X, M, val_idx, hide: bool = True, hide_rate: float = 0.2, repeats: int | None = None):
     """Validation rows (all rows for tiny tables), repeated, with fresh artificial holes:
-    ``x``, ``m`` and the ``hidden`` cells to score. Draws from torch's current RNG."""
-    rows = (val_idx if len(val_idx) else torch.arange(len(X), device=X.device))[:4096]
+    ``x``, ``m`` and the ``hidden`` cells to score. Draws from torch's current RNG.
+
+    By default the rows are repeated until there are about 32k of them (8 to 64
+    repeats): with a few dozen validation rows, 8 repeats leave one cell in six never
+    hidden, and which ones decided the blend's weights more than the data did."""
+    rows = held_out_rows(X, val_idx)
+    if repeats is None:
+        repeats = int(min(64, max(8, 32768 // max(1, len(rows)))))
     x, m = X[rows].repeat(repeats, 1), M[rows].repeat(repeats, 1)
     hidden = m & (torch.rand(m.shape, device=m.device) < hide_rate) if hide else torch.zeros_like(m)
     return x, m, hidden
+
+
+def held_out_rows(X, val_idx) -> torch.Tensor:
+    """The rows :func:`held_out_cells` repeats: the validation rows (all rows of a tiny
+    table), at most 4,096; row ``i`` of its output is a copy of row ``i % len(...)``."""
+    return (val_idx if len(val_idx) else torch.arange(len(X), device=X.device))[:4096]
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,10 @@ class BlendConfig:
     cat_width: int = 1  # the widest of those spans
     classifier: bool = False  # categorical candidate: a softmax classifier per span (tabae/nn/classifier.py)
     n_gauss: int = 0  # G: numeric units, each with N_EDGES step features for the classifier
+    forest: bool = False  # categorical candidate: a random forest per span (tabae/nn/forest.py)
+    forest_trees: int = 0  # trees per span (known once fitted)
+    forest_nodes: int = 0  # nodes of all the forests' trees (known once fitted)
+    forest_depth: int = 0  # the deepest tree's depth
 
     def to_dict(self) -> dict:
         return {**asdict(self), "cat_spans": list(self.cat_spans)}
@@ -113,8 +132,10 @@ def plan_blend(gaussian: bool, k: int, index, n_rows: int, validation_fraction: 
     n_levels = int(index.cat_valid[list(cat_spans)].sum()) if cat_spans else 0
     classifier = (bool(cat_spans) and validation_size(n_rows, validation_fraction) > 0
                   and affordable_rows(index.n_features, n_numeric, n_levels) >= min(n_train, 1000))
+    # The forests need validation rows to be weighed on, as the classifier does.
+    forest = bool(cat_spans) and validation_size(n_rows, validation_fraction) > 0
     return BlendConfig(index.n_features, index.n_columns, n_blend, gaussian, n_bank, int(k) if n_bank else 0,
-                       cat_spans, width, classifier, int(n_numeric))
+                       cat_spans, width, classifier, int(n_numeric), forest)
 
 
 class ImputationBlend(nn.Module):
@@ -123,15 +144,18 @@ class ImputationBlend(nn.Module):
     Numbers: the network, the EM Gaussian and the neighbour mean, mixed with convex
     weights per column fitted on held-out hidden cells (least squares). Categories: the
     network's class probabilities, the column's training frequencies, the neighbours'
-    class frequencies and a softmax classifier on the rest of the completed row
-    (tabae/nn/classifier.py), mixed with convex weights per column chosen for log-loss on
-    held-out hidden cells, or the column's mode where they do not clearly beat it.
+    class frequencies, a softmax classifier on the rest of the completed row
+    (tabae/nn/classifier.py) and a random forest on it (tabae/nn/forest.py), mixed with
+    convex weights per column chosen for log-loss on held-out hidden cells, or the
+    column's mode where they do not clearly beat it.
 
     Buffers (saved with the model): ``pos`` (the blended numeric units' positions),
     ``weights`` ``(n_blend, n_predictors)``, the Gaussian's ``fill_mean`` / ``fill_cov``,
     the neighbour bank ``bank_x`` / ``bank_m`` (encoded training rows), and for
-    categories ``cat_marginal`` ``(spans, width)``, ``cat_weights`` ``(spans, predictors)``
-    and the classifiers' ``clf_edges``, ``clf_weight``, ``clf_bias``.
+    categories ``cat_marginal`` ``(spans, width)``, ``cat_weights`` ``(spans, predictors)``,
+    the classifiers' ``clf_edges``, ``clf_weight``, ``clf_bias`` and the forests'
+    ``forest_feature``, ``forest_threshold``, ``forest_children``, ``forest_value``,
+    ``forest_roots`` (sized by the fitted trees, which the config records).
     """
 
     def __init__(self, config: BlendConfig):
@@ -147,7 +171,7 @@ class ImputationBlend(nn.Module):
             self.register_buffer("bank_m", torch.zeros(c.n_bank, c.n_columns, dtype=torch.bool))
         if c.cat_spans:
             self.register_buffer("cat_marginal", torch.zeros(len(c.cat_spans), c.cat_width))
-            weights = torch.zeros(len(c.cat_spans), 2 + int(c.n_bank > 0) + int(c.classifier))
+            weights = torch.zeros(len(c.cat_spans), 2 + int(c.n_bank > 0) + int(c.classifier) + int(c.forest))
             weights[:, 0] = 1.0  # the network alone until fitted
             self.register_buffer("cat_weights", weights)
         if c.classifier:
@@ -155,7 +179,18 @@ class ImputationBlend(nn.Module):
             self.register_buffer("clf_edges", torch.zeros(c.n_gauss, N_EDGES))
             self.register_buffer("clf_weight", torch.zeros(len(c.cat_spans), n_class_features, c.cat_width))
             self.register_buffer("clf_bias", torch.zeros(len(c.cat_spans), c.cat_width))
+        if c.forest:
+            self._register_forest(c.forest_nodes, c.forest_trees)
         self._bank_cache = None
+
+    def _register_forest(self, n_nodes: int, n_trees: int) -> None:
+        """The forests' buffers (sized by the fitted trees: see tabae/nn/forest.py)."""
+        c = self.config
+        self.register_buffer("forest_feature", torch.zeros(n_nodes, dtype=torch.long))
+        self.register_buffer("forest_threshold", torch.zeros(n_nodes, dtype=torch.float64))
+        self.register_buffer("forest_children", torch.zeros(n_nodes, 2, dtype=torch.long))
+        self.register_buffer("forest_value", torch.zeros(n_nodes, c.cat_width))
+        self.register_buffer("forest_roots", torch.zeros(len(c.cat_spans), n_trees, dtype=torch.long))
 
     @property
     def n_predictors(self) -> int:
@@ -224,6 +259,8 @@ class ImputationBlend(nn.Module):
         self.cat_marginal.copy_(counts / counts.sum(-1, keepdim=True).clamp(min=1))
         if self.config.classifier:
             self._fit_classifiers(model, X, M, train)
+        if self.config.forest:
+            self._fit_forests(model, X, M, train)
         x, m, hide = held_out_cells(X, M, val_idx)
         m_in = m & ~hide
         mean, _, _ = model.heads(x, m_in)
@@ -232,6 +269,7 @@ class ImputationBlend(nn.Module):
             probs = probs[:-1]  # tiny table: the held-out rows are in the bank (see fit)
         target = (x[:, pos] * valid).argmax(-1)  # (N, P)
         hidden = hide[:, cols]  # (N, P)
+        source = torch.arange(len(x), device=X.device) % len(held_out_rows(X, val_idx))  # the row each copies
         grid = _simplex_grid(len(probs)).to(X.device)  # (S, Q)
         mode_weights = torch.zeros(self.cat_weights.shape[1], device=X.device)
         mode_weights[1] = 1.0  # the training frequencies alone: the mode
@@ -244,7 +282,7 @@ class ImputationBlend(nn.Module):
             truth = target[cells, p]
             loss = -cand.gather(2, truth.expand(len(grid), -1)[:, :, None]).clamp(min=1e-12).log().sum((1, 2))
             best = int(torch.argmin(loss))
-            if _beats_mode(cand[best].argmax(-1), self.cat_marginal[p].argmax(), truth):
+            if _beats_mode(cand[best].argmax(-1), self.cat_marginal[p].argmax(), truth, source[cells]):
                 self.cat_weights[p, : len(probs)].copy_(grid[best].float())
         return self
 
@@ -267,6 +305,32 @@ class ImputationBlend(nn.Module):
         weight, bias = fit_column_classifiers(features, targets, m[:, cols], keep, valid)
         self.clf_weight.copy_(weight)
         self.clf_bias.copy_(bias)
+
+    def _fit_forests(self, model, X, M, train) -> None:
+        """A random forest per span on up to :data:`~tabae.nn.forest.MAX_ROWS` training
+        rows, completed by the network (tabae/nn/forest.py); sizes the forest buffers."""
+        index = model.span_index_
+        pos, valid, cols = self._cat_layout(index)
+        rows = train[torch.randperm(len(train), device=X.device)[:FOREST_ROWS]]
+        x, m = X[rows], M[rows]
+        features = forest_features(self._completed(model, x, m), index)
+        keep = feature_columns(index)[None, :].to(X.device) != cols[:, None]
+        targets = (x[:, pos] * valid).argmax(-1)
+        seed = int(torch.randint(0, 2**31 - 1, (1,), device=X.device))
+        packed = fit_column_forests(features, targets, m[:, cols], keep, valid, seed)
+        roots = packed["roots"]
+        self.config = dataclasses.replace(self.config, forest_trees=roots.shape[1],
+                                          forest_nodes=len(packed["feature"]), forest_depth=packed["depth"])
+        self._register_forest(self.config.forest_nodes, self.config.forest_trees)
+        for name in ("feature", "threshold", "children", "value", "roots"):
+            getattr(self, f"forest_{name}").copy_(packed[name])
+
+    def _completed(self, model, x, m_in) -> torch.Tensor:
+        """Rows completed by the network (in blocks: the training rows can be many)."""
+        index = model.span_index_
+        mean = torch.cat([model.heads(x[s : s + _BANK_BATCH], m_in[s : s + _BANK_BATCH])[0]
+                          for s in range(0, len(x), _BANK_BATCH)])
+        return completed_rows(x, m_in[:, index.feature_column].float(), mean, index)
 
     def _class_features(self, model, x, m_in, mean) -> torch.Tensor:
         index = model.span_index_
@@ -332,8 +396,8 @@ class ImputationBlend(nn.Module):
 
     def _cat_predictions(self, model, x, m_in, mean, neighbours) -> torch.Tensor:
         """Class probabilities ``(Q, N, P, W)``: the network, the training frequencies, the
-        neighbours (with a bank), the classifiers (with validation rows)."""
-        pos, valid, _ = self._cat_layout(model.span_index_)
+        neighbours (with a bank), the classifiers and the forests (with validation rows)."""
+        pos, valid, cols = self._cat_layout(model.span_index_)
         net = torch.softmax(mean[:, pos].masked_fill(~valid, float("-inf")), dim=-1)
         out = [net, self.cat_marginal.expand_as(net)]
         if self.config.n_bank:
@@ -342,6 +406,15 @@ class ImputationBlend(nn.Module):
         if self.config.classifier:
             features = self._class_features(model, x, m_in, mean)
             out.append(class_probabilities(features, self.clf_weight, self.clf_bias, valid))
+        if self.config.forest and not self.config.forest_trees:
+            out.append(net)  # not fitted yet (the categories are fitted last); weighed 0 until then
+        elif self.config.forest:
+            completed = completed_rows(x, m_in[:, model.span_index_.feature_column].float(), mean, model.span_index_)
+            hidden = ~m_in[:, cols]  # the cells an imputation fills: the only ones walked
+            trees = forest_probabilities(forest_features(completed, model.span_index_), self.forest_feature,
+                                         self.forest_threshold, self.forest_children, self.forest_value,
+                                         self.forest_roots, self.config.forest_depth, wanted=hidden).to(net.dtype)
+            out.append(torch.where(hidden[..., None], trees, net))
         return torch.stack(out)
 
     def _bank(self, model):
@@ -374,15 +447,19 @@ def _training_rows(n: int, val_idx: torch.Tensor, device) -> torch.Tensor:
     return torch.nonzero(keep).squeeze(1)
 
 
-def _beats_mode(guess: torch.Tensor, mode: torch.Tensor, truth: torch.Tensor) -> bool:
+def _beats_mode(guess: torch.Tensor, mode: torch.Tensor, truth: torch.Tensor, source: torch.Tensor) -> bool:
     """Whether ``guess`` beats always guessing ``mode`` on held-out cells by more than
     chance: of the cells where exactly one of them is right, the guess must win by more
     than half a standard deviation of a fair coin (``wins - losses > sqrt(wins + losses) / 2``,
-    a one-sided sign test at about 69%). With a few dozen held-out cells a column whose
-    mode is right 90% of the time is otherwise handed to a model that beat the mode by
-    luck, and falls below it on new cells. On the real-table benchmark (3 seeds) the
-    bar at 0 / 0.5 / 1 standard deviation put 10 / 9 / 7 of 117 (column, seed) pairs
-    below their mode, at mean accuracy .710 / .706 / .697 (before the classifier)."""
-    wins = int(((guess == truth) & (mode != truth)).sum())
-    losses = int(((guess != truth) & (mode == truth)).sum())
+    a one-sided sign test at about 69%). A validation cell hidden in several repeats
+    (``source``: the row each held-out row copies) is one vote, split between its copies:
+    the repeats add hiding patterns, not evidence. With a few dozen held-out cells a
+    column whose mode is right 90% of the time is otherwise handed to a model that beat
+    the mode by luck, and falls below it on new cells. On the real-table benchmark (3
+    seeds, forests in the blend) the bar at 0 / 0.5 / 1 standard deviation put 7 / 6 / 2
+    of 117 (column, seed) pairs below their mode, at mean accuracy .726 / .725 / .713."""
+    _, copy_of, copies = torch.unique(source, return_inverse=True, return_counts=True)
+    vote = 1.0 / copies[copy_of].double()
+    wins = float((vote * ((guess == truth) & (mode != truth))).sum())
+    losses = float((vote * ((guess != truth) & (mode == truth))).sum())
     return wins - losses > 0.5 * (wins + losses) ** 0.5
