@@ -63,17 +63,17 @@ def write_table(df: pd.DataFrame, path: str) -> None:
 # ---------------------------------------------------------------------- commands
 def _fit(args) -> None:
     import tabae
-    from tabae.batch.sources import open_source, sample_rows
+    from tabae.batch.fitting import fit_and_count
+    from tabae.batch.sources import open_source
     from tabae.persistence import check_writable
 
     check_writable(args.output)  # before reading or training anything
-    if args.sample_rows is not None:
-        df = sample_rows(open_source(args.table), args.sample_rows, random_state=args.seed,
-                         batch_size=args.batch_size)
-    else:
-        df = read_table(args.table)
+    source = open_source(args.table)
+    n_rows = source.count_rows()  # Parquet footers; None for CSV (the sample's pass counts them)
     if args.model == "imputer":
-        model = tabae.impute.imputation_model(len(df), random_state=args.seed, verbose=args.verbose,
+        # Its width follows the rows it trains on: the whole input when streamed.
+        size = n_rows if n_rows is not None else args.sample_rows
+        model = tabae.impute.imputation_model(size, random_state=args.seed, verbose=args.verbose,
                                               epochs=args.epochs)
     else:
         epochs = "auto" if args.epochs is None else args.epochs
@@ -81,9 +81,18 @@ def _fit(args) -> None:
     # One thread unless told: a fit's result depends on its thread count (tabae.threads).
     model.set_params(n_jobs=args.threads)
     start = time.perf_counter()
-    model.fit(df)
+    if args.sample_only:
+        from tabae.batch.sources import sample_rows
+
+        df = sample_rows(source, args.sample_rows, random_state=args.seed, batch_size=args.batch_size)
+        model.fit(df)
+        how = f"{len(df):,} sampled rows"
+    else:
+        _, n_sample, n_rows = fit_and_count(model, source, sample_rows=args.sample_rows, batch_size=args.batch_size)
+        how = (f"{n_rows:,} rows (a sample of {n_sample:,} in memory; training streamed {n_rows:,} rows)"
+               if n_rows > n_sample else f"{n_rows:,} rows")
     model.save(args.output)
-    print(f"fitted {type(model).__name__} on {len(df):,} rows x {df.shape[1]} columns "
+    print(f"fitted {type(model).__name__} on {how} x {model.n_features_in_} columns "
           f"in {time.perf_counter() - start:.1f} s -> {args.output}")
 
 
@@ -212,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     inputs = "a .parquet or .csv file, a folder (hive partitions become columns) or a quoted glob"
 
+    from tabae.batch.fitting import DEFAULT_SAMPLE_ROWS
+
     p = sub.add_parser("fit", help="fit a model on a table and save it")
     p.add_argument("table", help=inputs)
     p.add_argument("-o", "--output", required=True, help="model file to write (e.g. model.tabae); its folder must exist")
@@ -219,11 +230,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="vae (all jobs), dae, ae, or imputer (a DenoisingAE tuned for imputation)")
     p.add_argument("--epochs", type=_positive, default=None, help="maximum epochs (default: auto)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sample-rows", type=_positive, default=None, metavar="N",
-                   help="fit on a seeded uniform sample of at most N rows, drawn in one pass over the input "
-                        "in bounded memory (a reservoir sample); the schema, the categories and the model all "
-                        "come from that sample alone, so values it misses are unseen by the model. "
-                        "Default: read the whole table into memory")
+    p.add_argument("--sample-rows", type=_positive, default=DEFAULT_SAMPLE_ROWS, metavar="N",
+                   help=f"rows kept in memory (default {DEFAULT_SAMPLE_ROWS:,}): a seeded uniform sample drawn in "
+                        "one pass (a reservoir sample) gives the schema, the categories, the validation rows and "
+                        "the imputation blend; an input with more rows is then streamed through training in "
+                        "shuffled batches, in bounded memory whatever its size")
+    p.add_argument("--sample-only", action="store_true",
+                   help="train on the sample alone (no streaming): faster on a huge input, values the sample "
+                        "misses are unseen by the model")
     _stream_options(p)
     p.add_argument("--quiet", dest="verbose", action="store_false", help="no training progress")
     p.set_defaults(func=_fit)

@@ -85,7 +85,7 @@ def test_fit_on_a_bounded_sample_of_a_folder(table, tmp_path, monkeypatch):
     monkeypatch.setattr(tabae.DenoisingAE, "fit", spy)
     model = tmp_path / "m.tabae"
     assert main(["fit", str(folder), "-o", str(model), "--model", "dae", "--epochs", "1", "--sample-rows", "120",
-                 "--batch-size", "64", "--quiet"]) == 0
+                 "--sample-only", "--batch-size", "64", "--quiet"]) == 0
     assert len(seen[0]) == 120 and list(seen[0].columns) == list(df.columns)
     assert seen[0]["count"].dtype == "Int64"  # pandas' own dtypes, from the files' metadata
     assert set(seen[0]["group"].dropna()) == {"a", "b", "c"}  # a uniform sample, not the rows of one kind

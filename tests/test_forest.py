@@ -6,7 +6,7 @@ import torch
 from sklearn.ensemble import RandomForestClassifier
 
 import tabae
-from tabae.nn.forest import MAX_LEAVES, N_TREES, fit_column_forests, forest_probabilities
+from tabae.nn.forest import MAX_LEAVES, MAX_VALUES, N_TREES, fit_column_forests, forest_probabilities, leaf_budget
 
 FAST = dict(epochs=40, verbose=False)
 
@@ -18,9 +18,9 @@ def _table(rng, n=400):
     return torch.from_numpy(x), torch.from_numpy(np.stack([y0, y1], axis=1))
 
 
-def _probabilities(features, packed):
+def _probabilities(features, packed, valid):
     return forest_probabilities(features, packed["feature"], packed["threshold"], packed["children"],
-                                packed["value"], packed["roots"], packed["depth"])
+                                packed["leaf_start"], packed["value"], packed["roots"], packed["depth"], valid)
 
 
 def test_packed_forests_predict_what_scikit_learn_predicts():
@@ -31,7 +31,7 @@ def test_packed_forests_predict_what_scikit_learn_predicts():
     keep = torch.tensor([[False, True, True, True], [True, True, False, True]])  # never its own feature
     valid = torch.tensor([[True, True, True], [True, True, False]])
     packed = fit_column_forests(x, y, observed, keep, valid, seed=5)
-    probs = _probabilities(x, packed)
+    probs = _probabilities(x, packed, valid)
     assert probs.shape == (len(x), 2, 3)
     for p, rows in ((0, np.arange(len(x))), (1, np.arange(50, len(x)))):
         columns = np.flatnonzero(keep[p].numpy())
@@ -46,20 +46,22 @@ def test_packed_forests_predict_what_scikit_learn_predicts():
 def test_a_rows_forest_probabilities_do_not_depend_on_the_other_rows():
     rng = np.random.default_rng(1)
     x, y = _table(rng, n=300)
+    valid = torch.ones(2, 3, dtype=torch.bool)
     packed = fit_column_forests(x, y, torch.ones_like(y, dtype=torch.bool), torch.ones(2, 4, dtype=torch.bool),
-                                torch.ones(2, 3, dtype=torch.bool), seed=0)
-    whole = _probabilities(x, packed)
+                                valid, seed=0)
+    whole = _probabilities(x, packed, valid)
     perm = torch.from_numpy(rng.permutation(len(x)))
-    assert torch.equal(_probabilities(x[perm], packed), whole[perm])
-    assert torch.equal(_probabilities(x[:7], packed), whole[:7])
+    assert torch.equal(_probabilities(x[perm], packed, valid), whole[perm])
+    assert torch.equal(_probabilities(x[:7], packed, valid), whole[:7])
 
 
 def test_a_column_with_one_class_gets_its_frequencies():
     x = torch.randn(40, 3)
     y = torch.zeros(40, 1, dtype=torch.long)
+    valid = torch.ones(1, 2, dtype=torch.bool)
     packed = fit_column_forests(x, y, torch.ones(40, 1, dtype=torch.bool), torch.ones(1, 3, dtype=torch.bool),
-                                torch.ones(1, 2, dtype=torch.bool), seed=0)
-    probs = _probabilities(x, packed)
+                                valid, seed=0)
+    probs = _probabilities(x, packed, valid)
     assert torch.all(probs[:, 0, 0] > probs[:, 0, 1])
     assert torch.allclose(probs.sum(-1), torch.ones(40, 1))
 
@@ -88,3 +90,9 @@ def test_a_category_that_is_an_interaction_is_filled_by_the_forest(tmp_path):
     model.save(tmp_path / "m.tabae")
     loaded = tabae.load(tmp_path / "m.tabae")
     pd.testing.assert_frame_equal(loaded.impute(holes), filled, check_exact=True)
+
+
+def test_many_levels_get_smaller_trees_not_a_huge_model_file():
+    assert leaf_budget([3, 2, 9]) == MAX_LEAVES
+    assert leaf_budget([40] * 20) == MAX_VALUES // (N_TREES * 800)  # 156 leaves a tree
+    assert leaf_budget([200] * 50) == 16  # never fewer: a forest of stumps would be noise

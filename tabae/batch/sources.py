@@ -22,7 +22,7 @@ import pyarrow.dataset as ds
 from tabae.exceptions import TabaeError
 from tabae.params import COUNT
 
-__all__ = ["Source", "open_source", "sample_rows", "FORMATS"]
+__all__ = ["Source", "open_source", "sample_rows", "sample_with_positions", "FORMATS"]
 
 #: File suffixes read, by format.
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".parq": "parquet", ".csv": "csv", ".txt": "csv"}
@@ -141,7 +141,25 @@ def open_source(path, *, column_types: dict[str, pa.DataType] | None = None) -> 
 
 
 def sample_rows(source: Source, n: int, random_state: int = 0, batch_size: int = 65_536) -> pd.DataFrame:
-    """A uniform random sample of at most ``n`` rows of ``source``, read in bounded memory.
+    """A uniform random sample of at most ``n`` rows of ``source``, read in bounded memory
+    (:func:`sample_with_positions`, without the positions).
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> path = tempfile.mkdtemp() + "/t.parquet"
+    >>> pd.DataFrame({"x": range(1000)}).to_parquet(path)
+    >>> rows = sample_rows(open_source(path), 10, random_state=0, batch_size=64)
+    >>> len(rows), rows["x"].is_monotonic_increasing
+    (10, True)
+    """
+    return sample_with_positions(source, n, random_state, batch_size)[0]
+
+
+def sample_with_positions(source: Source, n: int, random_state: int = 0,
+                          batch_size: int = 65_536) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """A uniform random sample of at most ``n`` rows of ``source``, the input position of
+    each of its rows, and the number of rows in the input.
 
     One pass over the batches keeps the ``n`` rows with the smallest random keys (a
     reservoir sample: every subset of ``n`` rows is equally likely), so memory holds
@@ -153,9 +171,9 @@ def sample_rows(source: Source, n: int, random_state: int = 0, batch_size: int =
     >>> import tempfile, pandas as pd
     >>> path = tempfile.mkdtemp() + "/t.parquet"
     >>> pd.DataFrame({"x": range(1000)}).to_parquet(path)
-    >>> rows = sample_rows(open_source(path), 10, random_state=0, batch_size=64)
-    >>> len(rows), rows["x"].is_monotonic_increasing
-    (10, True)
+    >>> rows, positions, n_rows = sample_with_positions(open_source(path), 10, batch_size=64)
+    >>> bool((rows["x"] == positions).all()), n_rows
+    (True, 1000)
     """
     if not COUNT.accepts(n):
         raise TabaeError(f"sample size {n!r}; pass a positive number of rows")
@@ -180,7 +198,7 @@ def sample_rows(source: Source, n: int, random_state: int = 0, batch_size: int =
         table = table.replace_schema_metadata(metadata)
     frame = table.to_pandas()
     frame.index = pd.RangeIndex(len(frame))
-    return frame
+    return frame, positions[order], seen
 
 
 # ---------------------------------------------------------------------- helpers

@@ -61,16 +61,21 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
         :attr:`history_` (``epoch``, ``train_loss``, ``val_loss``); an exception it
         raises (e.g. Optuna's ``TrialPruned``) stops the fit. Returns ``self``.
         """
+        return self._fit_guarded(X, on_epoch)
+
+    def _fit_guarded(self, X, on_epoch, make_stream=None) -> "BaseAutoencoder":
+        """:meth:`fit`; ``make_stream(encoder)``, when given, returns the training stream of
+        an input larger than memory, of which ``X`` is a sample (:func:`tabae.batch.fit_stream`)."""
         self.validate_params()
         self._forget_fitted()  # a refit that stops part-way must not leave old and new parts mixed
         try:
             with torch_threads(self.n_jobs):
-                return self._fit(X, on_epoch)
+                return self._fit(X, on_epoch, make_stream)
         except BaseException:
             self._forget_fitted()
             raise
 
-    def _fit(self, X, on_epoch) -> "BaseAutoencoder":
+    def _fit(self, X, on_epoch, make_stream=None) -> "BaseAutoencoder":
         df, frame_input = to_frame(X)
         check_training_table(df, type(self).__name__, stacklevel=4)  # the caller of fit
         device = resolve_device(self.device)
@@ -104,6 +109,7 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
                 patience=self.patience, warmup_epochs=self._warmup_epochs(), lr_schedule=self.lr_schedule,
                 max_grad_norm=self._max_grad_norm, verbose=self.verbose,
                 desc=type(self).__name__, on_epoch=on_epoch,
+                stream=make_stream(encoder) if make_stream is not None else None,
             )
             blend = None
             if blend_config is not None:

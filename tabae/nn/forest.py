@@ -17,7 +17,9 @@ prediction runs on the model's device:
   the float32 feature promoted to double) of every node of every tree;
 * ``children`` ``(K, 2)``: left, right; a leaf is its own child on both sides, so
   ``depth`` steps walk every row down every tree at once;
-* ``value`` ``(K, W)``: each leaf's class frequencies (zero on inner nodes);
+* ``leaf_start`` ``(K,)`` and ``value`` ``(V,)``: a leaf's class frequencies are
+  ``value[leaf_start : leaf_start + k]`` for its column's ``k`` levels (inner nodes
+  store none), so that a 2-level column's trees do not store a 40-level column's width;
 * ``roots`` ``(P, T)``: the first node of each of a column's ``T`` trees.
 
 A row's probabilities are the mean over its column's trees of the leaf it lands in: a
@@ -31,8 +33,8 @@ import warnings
 import numpy as np
 import torch
 
-__all__ = ["N_TREES", "MAX_LEAVES", "MAX_ROWS", "forest_features", "feature_columns", "fit_column_forests",
-           "forest_probabilities"]
+__all__ = ["N_TREES", "MAX_LEAVES", "MAX_ROWS", "MAX_VALUES", "forest_features", "feature_columns",
+           "leaf_budget", "fit_column_forests", "forest_probabilities"]
 
 #: Trees per column (MissForest's benchmark setting is 50; past ~30 the held-out
 #: accuracy moves by less than the seeds do, and the model file grows with every tree).
@@ -42,6 +44,9 @@ N_TREES = 32
 MAX_LEAVES = 256
 #: Training rows per column's forest.
 MAX_ROWS = 8192
+#: Class frequencies stored for all the forests (4M floats, 16 MB): tables with many
+#: many-level columns get smaller trees (:func:`leaf_budget`), not a model file of GBs.
+MAX_VALUES = 4_000_000
 _PAIR_BLOCK = 16384  # (row, column) pairs walked down their trees at once
 
 
@@ -62,6 +67,13 @@ def feature_columns(index) -> torch.Tensor:
     return torch.cat([index.gauss_col, index.bin_col, index.cat_col])
 
 
+def leaf_budget(widths) -> int:
+    """Leaves per tree that keep the stored class frequencies within :data:`MAX_VALUES`
+    (``widths``: the levels of each column), between 16 and :data:`MAX_LEAVES`."""
+    per_leaf = N_TREES * max(1, int(sum(int(w) for w in widths)))
+    return int(min(MAX_LEAVES, max(16, MAX_VALUES // per_leaf)))
+
+
 def fit_column_forests(features: torch.Tensor, targets: torch.Tensor, observed: torch.Tensor,
                        keep: torch.Tensor, valid: torch.Tensor, seed: int) -> dict[str, torch.Tensor]:
     """One random forest per column; the packed tensors described in the module docstring.
@@ -73,27 +85,29 @@ def fit_column_forests(features: torch.Tensor, targets: torch.Tensor, observed: 
     """
     from sklearn.ensemble import RandomForestClassifier  # imported when a model is fitted
 
-    n_spans, width = valid.shape
+    widths = valid.sum(1).cpu().numpy()
+    max_leaves = leaf_budget(widths)
     x_all = features.detach().cpu().numpy().astype(np.float32)
     y_all, seen_all = targets.cpu().numpy(), observed.cpu().numpy()
-    feature, threshold, children, value = [], [], [], []
-    roots = np.zeros((n_spans, N_TREES), dtype=np.int64)
-    depth, offset = 0, 0
-    for p in range(n_spans):
+    feature, threshold, children, leaf_start, value = [], [], [], [], []
+    roots = np.zeros((len(widths), N_TREES), dtype=np.int64)
+    depth, offset, stored = 0, 0, 0
+    for p, k in enumerate(widths.tolist()):
         rows = np.flatnonzero(seen_all[:, p])
         y = y_all[rows, p]
         columns = np.flatnonzero(keep[p].cpu().numpy())
         if len(y) < 10 or len(np.unique(y)) < 2 or not len(columns):
-            counts = np.bincount(y, minlength=width).astype(np.float64) + valid[p].cpu().numpy()
+            counts = np.bincount(y, minlength=k)[:k].astype(np.float64) + 1.0
             feature.append(np.zeros(1, np.int64))
             threshold.append(np.full(1, np.inf))
             children.append(np.full((1, 2), offset, np.int64))
-            value.append((counts / counts.sum())[None])
+            leaf_start.append(np.full(1, stored, np.int64))
+            value.append(counts / counts.sum())
             roots[p] = offset
-            offset += 1
+            offset, stored = offset + 1, stored + k
             continue
         forest = RandomForestClassifier(
-            n_estimators=N_TREES, max_features="sqrt", max_leaf_nodes=MAX_LEAVES,
+            n_estimators=N_TREES, max_features="sqrt", max_leaf_nodes=max_leaves,
             random_state=(seed + p) % (2**31), n_jobs=1,
         )
         with warnings.catch_warnings():
@@ -110,18 +124,22 @@ def fit_column_forests(features: torch.Tensor, targets: torch.Tensor, observed: 
             threshold.append(np.where(leaf, np.inf, tree.threshold))
             children.append(offset + np.stack([np.where(leaf, own, tree.children_left),
                                                np.where(leaf, own, tree.children_right)], axis=1))
-            frequencies = np.zeros((n, width))
-            counts = tree.value[:, 0, :]
+            counts = tree.value[leaf, 0, :]
+            frequencies = np.zeros((int(leaf.sum()), k))
             frequencies[:, forest.classes_] = counts / counts.sum(1, keepdims=True)
-            value.append(np.where(leaf[:, None], frequencies, 0.0))
+            starts = np.zeros(n, np.int64)
+            starts[leaf] = stored + k * np.arange(int(leaf.sum()))
+            leaf_start.append(starts)
+            value.append(frequencies.reshape(-1))
             roots[p, t] = offset
             depth = max(depth, tree.max_depth)
-            offset += n
+            offset, stored = offset + n, stored + frequencies.size
     device = features.device
     return {
         "feature": torch.from_numpy(np.concatenate(feature)).to(device),
         "threshold": torch.from_numpy(np.concatenate(threshold)).to(device),
         "children": torch.from_numpy(np.concatenate(children)).to(device),
+        "leaf_start": torch.from_numpy(np.concatenate(leaf_start)).to(device),
         "value": torch.from_numpy(np.concatenate(value)).to(device=device, dtype=features.dtype),
         "roots": torch.from_numpy(roots).to(device),
         "depth": depth,
@@ -129,16 +147,19 @@ def fit_column_forests(features: torch.Tensor, targets: torch.Tensor, observed: 
 
 
 def forest_probabilities(features: torch.Tensor, feature: torch.Tensor, threshold: torch.Tensor,
-                         children: torch.Tensor, value: torch.Tensor, roots: torch.Tensor,
-                         depth: int, wanted: torch.Tensor | None = None) -> torch.Tensor:
+                         children: torch.Tensor, leaf_start: torch.Tensor, value: torch.Tensor,
+                         roots: torch.Tensor, depth: int, valid: torch.Tensor,
+                         wanted: torch.Tensor | None = None) -> torch.Tensor:
     """``(N, P, W)`` class probabilities: each column's trees' leaf frequencies, averaged.
 
-    ``wanted`` ``(N, P)``: the (row, column) pairs to predict (the cells an imputation
-    fills: a fifth of them or fewer); the others are left zero. Walking every tree for
-    every cell cost more than the rest of an imputation.
+    ``valid`` ``(P, W)``: the slots of each column. ``wanted`` ``(N, P)``: the (row,
+    column) pairs to predict (the cells an imputation fills: a fifth of them or fewer);
+    the others are left zero. Walking every tree for every cell cost more than the rest
+    of an imputation.
     """
-    n_spans, n_trees = roots.shape
-    out = value.new_zeros(len(features), n_spans, value.shape[1])
+    n_spans, width = valid.shape
+    slots = torch.arange(width, device=features.device)
+    out = value.new_zeros(len(features), n_spans, width)
     pairs = torch.nonzero(wanted) if wanted is not None else torch.cartesian_prod(
         torch.arange(len(features), device=features.device), torch.arange(n_spans, device=features.device))
     for s in range(0, len(pairs), _PAIR_BLOCK):
@@ -150,5 +171,7 @@ def forest_probabilities(features: torch.Tensor, feature: torch.Tensor, threshol
                 break  # every walk has reached its leaf (leaves are their own children)
             goes_left = x.gather(1, feature[node]) <= threshold[node]
             node = torch.where(goes_left, children[node, 0], children[node, 1])
-        out[row, span] = value[node].mean(1)
+        slot_valid = valid[span]  # (n, W): a column's frequencies fill its own slots
+        index = (leaf_start[node][..., None] + slots).clamp(max=len(value) - 1)  # (n, T, W)
+        out[row, span] = (value[index] * slot_valid[:, None, :]).mean(1)
     return out

@@ -84,6 +84,7 @@ def train_network(
     verbose: bool = True,
     desc: str = "fit",
     on_epoch: Callable[[dict], None] | None = None,
+    stream: Callable | None = None,
 ) -> tuple[list[dict], torch.Tensor]:
     """Train ``net`` in place; return the per-epoch history (train and validation loss)
     and the indices of the validation rows (empty for tiny tables).
@@ -91,6 +92,11 @@ def train_network(
     ``on_epoch(record)`` is called after every epoch with that epoch's history record
     (``epoch``, ``train_loss`` and, with a validation split, ``val_loss``); the tuner
     reports it to Optuna, whose pruner may stop the trial by raising from it.
+
+    ``stream(val_idx, batch_size, device)``, when given, supplies the training
+    minibatches ``(x, m)`` instead of ``X``'s training rows (an input larger than memory:
+    tabae/batch/training_stream.py); ``X`` and ``M`` are then an in-memory sample of it,
+    which gives the validation rows (left out of the stream) and the size of an epoch.
     """
     n = X.shape[0]
     order = torch.randperm(n, device=X.device)
@@ -113,15 +119,11 @@ def train_network(
             optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(1.0, step / total_steps)))
         )
     bar = _progress(epochs, verbose, desc)
+    streamed = stream(val_idx, batch_size, X.device) if stream is not None else None
     for epoch in range(epochs):
         net.train()
-        perm = train_idx[torch.randperm(len(train_idx), device=X.device)]
         total, count = 0.0, 0
-        for start in range(0, len(perm), batch_size):
-            idx = perm[start : start + batch_size]
-            if len(idx) < 2 and len(perm) > 1:
-                continue  # a lone leftover row makes a noisy step; it is seen next epoch
-            xb, mb = X[idx], M[idx]
+        for xb, mb in _epoch_batches(X, M, train_idx, batch_size, streamed):
             value, _ = loss(xb, mb, corrupt(mb), epoch, True)
             optimizer.zero_grad(set_to_none=True)
             value.backward()
@@ -129,8 +131,8 @@ def train_network(
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
-            total += float(value.detach()) * len(idx)
-            count += len(idx)
+            total += float(value.detach()) * len(xb)
+            count += len(xb)
         record = {"epoch": epoch + 1, "train_loss": total / max(count, 1)}
         monitored = record["train_loss"]
         if n_val:
@@ -159,6 +161,21 @@ def train_network(
     net.load_state_dict(best_state)
     net.eval()
     return history, val_idx
+
+
+def _epoch_batches(X, M, train_idx, batch_size, streamed):
+    """One epoch's minibatches: the training rows reshuffled, or as many batches from the
+    stream (an epoch is then the in-memory sample's worth of steps)."""
+    if streamed is not None:
+        for _ in range(max(1, math.ceil(len(train_idx) / batch_size))):
+            yield next(streamed)
+        return
+    perm = train_idx[torch.randperm(len(train_idx), device=X.device)]
+    for start in range(0, len(perm), batch_size):
+        idx = perm[start : start + batch_size]
+        if len(idx) < 2 and len(perm) > 1:
+            continue  # a lone leftover row makes a noisy step; it is seen next epoch
+        yield X[idx], M[idx]
 
 
 def adamw(params, learning_rate: float, weight_decay: float) -> torch.optim.Optimizer:
