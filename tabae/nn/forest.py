@@ -47,7 +47,7 @@ MAX_ROWS = 8192
 #: Class frequencies stored for all the forests (4M floats, 16 MB): tables with many
 #: many-level columns get smaller trees (:func:`leaf_budget`), not a model file of GBs.
 MAX_VALUES = 4_000_000
-_PAIR_BLOCK = 16384  # (row, column) pairs walked down their trees at once
+_PAIR_BLOCK = 4096  # (row, column) pairs walked down their trees at once (x T x W leaf values: ~50 MB at 40 levels)
 
 
 def forest_features(completed: torch.Tensor, index) -> torch.Tensor:

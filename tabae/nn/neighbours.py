@@ -90,7 +90,11 @@ def neighbour_frequencies(neighbours: tuple[torch.Tensor, torch.Tensor], bank_on
     Returns ``(N, P, W)`` frequencies (all zero where no neighbour had the column).
     """
     idx, weight = neighbours
-    votes = (weight[:, :, None, None] * bank_onehot[idx]).sum(1)  # (N, P, W)
+    # One neighbour at a time: gathering all k at once made an (N, k, P, W) block
+    # (a GB for 32k held-out rows of adult).
+    votes = bank_onehot.new_zeros(len(idx), *bank_onehot.shape[1:])
+    for j in range(idx.shape[1]):
+        votes += weight[:, j, None, None] * bank_onehot[idx[:, j]]
     return votes / votes.sum(-1, keepdim=True).clamp(min=1e-12)
 
 
