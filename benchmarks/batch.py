@@ -46,11 +46,19 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def child(argv: list[str]) -> None:
-    """Run one CLI command in this process; print its wall time and peak RSS as JSON on the last line."""
+    """Run one CLI command in this process (or ``pandas PATH``: read a Parquet file into
+    pandas, the memory an in-memory job needs first); print its wall time and peak RSS as
+    JSON on the last line."""
     start = time.perf_counter()
-    from tabae.cli import main
+    if argv[0] == "pandas":
+        import pandas as pd
 
-    code = main(argv)
+        pd.read_parquet(argv[1])
+        code = 0
+    else:
+        from tabae.cli import main
+
+        code = main(argv)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     print(json.dumps({"rc": code, "wall_s": time.perf_counter() - start, "peak_rss_mb": peak_kb / 1024}))
 
@@ -68,14 +76,15 @@ def run(argv: list[str]) -> dict:
     return report
 
 
-def write_data(path: Path, n_rows: int, seed: int = 0) -> None:
-    """Adult repeated to ``n_rows`` with 10% holes, written one row group at a time."""
+def write_data(path: Path, n_rows: int, seed: int = 0, table=None) -> None:
+    """``table`` (default: adult) repeated to ``n_rows`` with 10% holes, written one row
+    group at a time."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     import tabae
 
-    adult = tabae.datasets.load_adult()
+    adult = tabae.datasets.load_adult() if table is None else table
     rng = np.random.default_rng(seed)
     writer, done = None, 0
     while done < n_rows:

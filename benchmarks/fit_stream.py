@@ -5,7 +5,8 @@ Data: adult's training part (the first 26,048 rows of a seeded permutation) repe
 row groups of 65,536 rows (``benchmarks/batch.py``'s writer). The other 6,513 adult
 rows are the test rows, never written.
 
-Measured, each command in its own process (peak RSS from ``resource.getrusage``):
+Measured, each command in its own process (``benchmarks/batch.py``'s runner; peak RSS
+from ``resource.getrusage``):
 
 * ``pandas``: ``pd.read_parquet`` of the file (what fitting in memory needs first);
 * ``streamed``: ``tabae fit data.parquet -o m.tabae --model MODEL`` (a sample of
@@ -27,8 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,52 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).resolve().parent / "results" / "fit_stream.json"
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from batch import run, write_data  # noqa: E402  (each command in its own process; the data writer)
 
-
-def child(argv: list[str]) -> None:
-    start = time.perf_counter()
-    if argv[0] == "pandas":
-        import pandas as pd
-
-        rows = len(pd.read_parquet(argv[1]))
-        code = 0
-    else:
-        from tabae.cli import main
-
-        code, rows = main(argv), None
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"rc": code, "rows": rows, "wall_s": time.perf_counter() - start, "peak_rss_mb": peak_kb / 1024}))
-
-
-def run(argv: list[str]) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", *argv], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
-    if proc.returncode != 0 or not proc.stdout.strip():
-        raise SystemExit(f"{argv[0]} failed: {proc.stderr[-2000:]}")
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
-    if report["rc"] != 0:
-        raise SystemExit(f"{argv} exited {report['rc']}: {proc.stderr[-2000:]}")
-    return report
-
-
-def write_data(path: Path, train, n_rows: int, seed: int = 0) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    rng = np.random.default_rng(seed)
-    writer, done = None, 0
-    while done < n_rows:
-        k = min(65_536, n_rows - done)
-        block = train.iloc[rng.integers(0, len(train), k)].reset_index(drop=True)
-        block = block.mask(rng.random(block.shape) < 0.1)
-        table = pa.Table.from_pandas(block, preserve_index=False)
-        if writer is None:
-            writer = pq.ParquetWriter(path, table.schema)
-        writer.write_table(table.cast(writer.schema))
-        done += k
-    writer.close()
+RESULTS = HERE / "results" / "fit_stream.json"
 
 
 def quality(model_path: Path, test, seed: int = 0) -> dict:
@@ -127,7 +85,7 @@ def main() -> None:
     train, test = adult.iloc[np.sort(order[:26_048])], adult.iloc[np.sort(order[26_048:])].reset_index(drop=True)
     data = work / "data.parquet"
     started = time.perf_counter()
-    write_data(data, train, args.rows)
+    write_data(data, args.rows, table=train)
     print(f"wrote {args.rows:,} rows ({data.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - started:.0f} s")
 
     loaded = run(["pandas", str(data)])
@@ -154,7 +112,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2:])
-    else:
-        main()
+    main()

@@ -83,8 +83,7 @@ class RowStream:
         """Minibatches ``(x, m)`` of ``batch_size`` rows, without the sample rows ``val_idx``."""
         held_out = np.sort(self.sample_positions[val_idx.cpu().numpy()])
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(0x57EA,)))
-        width = self.encoder.n_features_
-        x_buf = np.zeros((0, width), np.float32)
+        x_buf = np.zeros((0, self.encoder.n_features_), np.float32)
         m_buf = np.zeros((0, self.encoder.n_columns_), bool)
         while True:  # one pass over the input per turn
             yielded = False
@@ -93,23 +92,16 @@ class RowStream:
                     x_buf, m_buf = np.concatenate([x_buf, x]), np.concatenate([m_buf, m])
                     if len(x_buf) < max(self.buffer_rows, 2 * batch_size):
                         continue
-                    order = rng.permutation(len(x_buf))
-                    x_buf, m_buf = x_buf[order], m_buf[order]
-                    n_out = (len(x_buf) // 2 // batch_size) * batch_size  # half stays to mix with what comes next
-                    for s in range(0, n_out, batch_size):
+                    # Half the buffer stays behind, to mix with the rows that come next.
+                    batches, x_buf, m_buf = _shuffled_batches(x_buf, m_buf, len(x_buf) // 2, batch_size, rng)
+                    for xb, mb in batches:
                         yielded = True
-                        yield (torch.from_numpy(x_buf[s : s + batch_size]).to(device),
-                               torch.from_numpy(m_buf[s : s + batch_size]).to(device))
-                    x_buf, m_buf = x_buf[n_out:], m_buf[n_out:]
+                        yield torch.from_numpy(xb).to(device), torch.from_numpy(mb).to(device)
             # End of a pass: what is left goes out shuffled (a small input lives in the buffer).
-            order = rng.permutation(len(x_buf))
-            x_buf, m_buf = x_buf[order], m_buf[order]
-            n_out = (len(x_buf) // batch_size) * batch_size
-            for s in range(0, n_out, batch_size):
+            batches, x_buf, m_buf = _shuffled_batches(x_buf, m_buf, len(x_buf), batch_size, rng)
+            for xb, mb in batches:
                 yielded = True
-                yield (torch.from_numpy(x_buf[s : s + batch_size]).to(device),
-                       torch.from_numpy(m_buf[s : s + batch_size]).to(device))
-            x_buf, m_buf = x_buf[n_out:], m_buf[n_out:]
+                yield torch.from_numpy(xb).to(device), torch.from_numpy(mb).to(device)
             if not yielded and len(x_buf) == 0:
                 raise TabaeError(f"{self.source.path!r} has no training rows left beside the validation rows")
 
@@ -137,3 +129,13 @@ class RowStream:
                 yield x, m
         except (pa.ArrowException, OSError) as err:
             raise TabaeError(f"cannot read {self.source.path!r}: {_one_line(err)}") from err
+
+
+def _shuffled_batches(x: np.ndarray, m: np.ndarray, n_rows: int, batch_size: int, rng):
+    """Shuffle the buffer; return as many whole batches as ``n_rows`` rows make, and the
+    rows left over."""
+    order = rng.permutation(len(x))
+    x, m = x[order], m[order]
+    n_out = (n_rows // batch_size) * batch_size
+    batches = [(x[s : s + batch_size], m[s : s + batch_size]) for s in range(0, n_out, batch_size)]
+    return batches, x[n_out:], m[n_out:]

@@ -310,9 +310,7 @@ class ImputationBlend(nn.Module):
         x, m = X[rows], M[rows]
         numeric_seen = m[:, index.gauss_col] if index.n_gauss else m[:, :0]
         self.clf_edges.copy_(step_edges(x[:, index.gauss_pos], numeric_seen))
-        mean = torch.cat([model.heads(x[s : s + _BANK_BATCH], m[s : s + _BANK_BATCH])[0]
-                          for s in range(0, len(x), _BANK_BATCH)])
-        features = self._class_features(model, x, m, mean)
+        features = self._class_features(_completed(model, x, m), index)
         keep = feature_owner(index.feature_column, index.gauss_col)[None, :].to(X.device) != cols[:, None]
         targets = (x[:, pos] * valid).argmax(-1)
         weight, bias = fit_column_classifiers(features, targets, m[:, cols], keep, valid)
@@ -326,7 +324,7 @@ class ImputationBlend(nn.Module):
         pos, valid, cols = self._cat_layout(index)
         rows = train[torch.randperm(len(train), device=X.device)[:FOREST_ROWS]]
         x, m = X[rows], M[rows]
-        features = forest_features(self._completed(model, x, m), index)
+        features = forest_features(_completed(model, x, m), index)
         keep = feature_columns(index)[None, :].to(X.device) != cols[:, None]
         targets = (x[:, pos] * valid).argmax(-1)
         seed = int(torch.randint(0, 2**31 - 1, (1,), device=X.device))
@@ -338,16 +336,7 @@ class ImputationBlend(nn.Module):
         for name in ("feature", "threshold", "children", "leaf_start", "value", "roots"):
             getattr(self, f"forest_{name}").copy_(packed[name])
 
-    def _completed(self, model, x, m_in) -> torch.Tensor:
-        """Rows completed by the network (in blocks: the training rows can be many)."""
-        index = model.span_index_
-        mean = torch.cat([model.heads(x[s : s + _BANK_BATCH], m_in[s : s + _BANK_BATCH])[0]
-                          for s in range(0, len(x), _BANK_BATCH)])
-        return completed_rows(x, m_in[:, index.feature_column].float(), mean, index)
-
-    def _class_features(self, model, x, m_in, mean) -> torch.Tensor:
-        index = model.span_index_
-        completed = completed_rows(x, m_in[:, index.feature_column].float(), mean, index)
+    def _class_features(self, completed: torch.Tensor, index) -> torch.Tensor:
         return class_features(completed, completed[:, index.gauss_pos], self.clf_edges)
 
     def _fit_gaussian(self, index, X, M, rows) -> None:
@@ -416,15 +405,17 @@ class ImputationBlend(nn.Module):
         if self.config.n_bank:
             votes = neighbour_frequencies(neighbours, self._bank(model)[3])
             out.append(torch.where(votes.sum(-1, keepdim=True) > 0, votes, net))
+        index = model.span_index_
+        if self.config.classifier or self.config.forest:
+            completed = _completed(model, x, m_in, mean)
         if self.config.classifier:
-            features = self._class_features(model, x, m_in, mean)
-            out.append(class_probabilities(features, self.clf_weight, self.clf_bias, valid))
+            out.append(class_probabilities(self._class_features(completed, index), self.clf_weight, self.clf_bias,
+                                           valid))
         if self.config.forest and not self.config.forest_trees:
             out.append(net)  # not fitted yet (the categories are fitted last); weighed 0 until then
         elif self.config.forest:
-            completed = completed_rows(x, m_in[:, model.span_index_.feature_column].float(), mean, model.span_index_)
             hidden = ~m_in[:, cols]  # the cells an imputation fills: the only ones walked
-            trees = forest_probabilities(forest_features(completed, model.span_index_), self.forest_feature,
+            trees = forest_probabilities(forest_features(completed, index), self.forest_feature,
                                          self.forest_threshold, self.forest_children, self.forest_leaf_start,
                                          self.forest_value, self.forest_roots, self.config.forest_depth, valid,
                                          wanted=hidden).to(net.dtype)
@@ -437,15 +428,28 @@ class ImputationBlend(nn.Module):
         if self._bank_cache is None:
             index, x, m = model.span_index_, self.bank_x, self.bank_m
             m_feat = m[:, index.feature_column].float()
-            mean = torch.cat([
-                model.heads(x[s : s + _BANK_BATCH], m[s : s + _BANK_BATCH])[0] for s in range(0, len(x), _BANK_BATCH)
-            ])
+            mean = _heads_in_blocks(model, x, m)
             onehot = None
             if self.config.cat_spans:
                 pos, valid, _ = self._cat_layout(index)
                 onehot = x[:, pos] * valid  # missing cells are all-zero rows
             self._bank_cache = (x[:, self.pos], m_feat[:, self.pos] > 0, completed_rows(x, m_feat, mean, index), onehot)
         return self._bank_cache
+
+
+def _heads_in_blocks(model, x, m_in) -> torch.Tensor:
+    """The network's heads (means) of many rows, in blocks of :data:`_BANK_BATCH`."""
+    return torch.cat([model.heads(x[s : s + _BANK_BATCH], m_in[s : s + _BANK_BATCH])[0]
+                      for s in range(0, len(x), _BANK_BATCH)])
+
+
+def _completed(model, x, m_in, mean=None) -> torch.Tensor:
+    """Rows completed by the network (:func:`~tabae.nn.neighbours.completed_rows`); its
+    heads are computed in blocks unless given."""
+    index = model.span_index_
+    if mean is None:
+        mean = _heads_in_blocks(model, x, m_in)
+    return completed_rows(x, m_in[:, index.feature_column].float(), mean, index)
 
 
 def _simplex_grid(n: int) -> torch.Tensor:
