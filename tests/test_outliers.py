@@ -156,3 +156,91 @@ def test_missing_cells_do_not_count(detector, planted):
     row.loc[row.index[0], "y"] = np.nan
     assert detector.explain(row).loc[row.index[0], "y"] == 0.0
     assert full.loc[row.index[0], "y"] != 0.0
+
+
+# ---------------------------------------------------------------- the ensemble's views
+def test_marginal_tails_are_two_sided_empirical_tails():
+    from tabae.outlier_parts import MarginalTails
+
+    train = pd.DataFrame({"x": np.arange(1.0, 101.0), "g": ["a"] * 70 + ["b"] * 20 + ["c"] * 10})
+    tails = MarginalTails().fit(train, [True, False])
+    new = pd.DataFrame({"x": [50.0, 1.0, 500.0, np.nan], "g": ["a", "c", "never", None]})
+    scores = tails.cell_scores(new)
+    # x=50: F=.50, 1-F(x-)=.51 -> p=1; x=1: 2*min(.01, 1)=.02; x=500: beyond every value -> floor 0.5/100
+    np.testing.assert_allclose(scores[:, 0], [0.0, -np.log(0.02), -np.log(0.005), 0.0])
+    # "a" is the commonest level (tail 1); "c" has 10% of rows at most as frequent; unseen -> floor
+    np.testing.assert_allclose(scores[:, 1], [0.0, -np.log(0.10), -np.log(0.005), 0.0])
+
+
+def test_tail_calibration_scores_a_cell_by_its_columns_tail():
+    from tabae.outlier_parts import TailCalibration
+
+    rng = np.random.default_rng(2)
+    common = np.where(rng.random(4000) < 0.9, 0.1, rng.exponential(5.0, 4000))  # 10% of cells surprising
+    scores = np.column_stack([common, rng.normal(size=4000)])
+    cal = TailCalibration().fit(scores)
+    out = cal.transform(np.array([[0.1, np.median(scores[:, 1])], [np.quantile(common, 0.99), np.quantile(scores[:, 1], 0.99)],
+                                  [np.nan, 50.0]]))
+    assert out[0].tolist() == [0.0, 0.0]  # the typical (tied) value and the median: nothing unusual
+    np.testing.assert_allclose(out[1], -np.log(2 * 0.01), atol=0.05)  # the 99th percentile of each column
+    assert out[2, 0] == 0.0 and out[2, 1] > -np.log(2 / 4000)  # missing: 0; beyond every training score: past the last step
+
+
+def test_latent_gaussian_is_the_mahalanobis_distance_and_row_independent():
+    from tabae.outlier_parts import LatentGaussian
+
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(500, 3)) @ np.array([[2.0, 0, 0], [0.5, 1, 0], [0, 0, 0.1]])
+    gauss = LatentGaussian().fit(codes)
+    centred = codes - codes.mean(0)
+    expected = np.einsum("ij,jk,ik->i", centred, np.linalg.inv(np.cov(codes.T)), centred)
+    np.testing.assert_allclose(gauss.score(codes), expected, rtol=1e-3)  # up to the small ridge
+    np.testing.assert_array_equal(gauss.score(codes[:7]), gauss.score(codes)[:7])
+    # a constant latent unit does not divide by zero
+    flat = np.column_stack([codes[:, 0], np.ones(len(codes))])
+    assert np.isfinite(LatentGaussian().fit(flat).score(flat)).all()
+
+
+def test_robust_scale_puts_the_typical_row_at_zero():
+    from tabae.outlier_parts import RobustScale
+
+    scores = np.random.default_rng(1).lognormal(size=1001)
+    scaled = RobustScale().fit(scores).transform(scores)
+    assert abs(np.median(scaled)) < 1e-9
+    assert np.subtract(*np.percentile(scaled, [75, 25])) == pytest.approx(1.0)
+    assert np.isfinite(RobustScale().fit(np.zeros(10)).transform(np.array([-1.0, 0.0, 5.0]))).all()
+
+
+@pytest.fixture(scope="module")
+def extremes():
+    """Correlated numbers and a category, with 3% of rows pushed far out in one column."""
+    rng = np.random.default_rng(5)
+    n = 1500
+    x = rng.normal(size=n)
+    df = pd.DataFrame({"x": x, "y": x + 0.3 * rng.normal(size=n), "z": rng.gamma(2.0, size=n),
+                       "g": np.where(x > 0, "hi", "lo")})
+    bad = rng.choice(n, 45, replace=False)
+    cols = np.array(["x", "z", "y"])[np.arange(45) % 3]
+    for i, col in zip(bad, cols, strict=True):
+        df.loc[i, col] += 8.0 * df[col].std()
+    labels = np.zeros(n, int)
+    labels[bad] = 1
+    return df, labels, bad, cols
+
+
+def test_ensemble_ranks_extremes_and_names_their_column(extremes):
+    df, labels, bad, cols = extremes
+    det = tabae.AEOutlierDetector(tabae.Autoencoder(random_state=0, **FAST), random_state=0).fit(df)
+    assert det.method == "ensemble" and list(det.ensemble_.scales_) == ["reconstruction", "latent", "marginal", "isolation"]
+    assert roc_auc_score(labels, det.decision_scores_) > 0.97
+    why = det.explain(df.iloc[bad])
+    np.testing.assert_allclose(why.sum(axis=1), det.decision_function(df.iloc[bad]), atol=1e-9)
+    assert (why.idxmax(axis=1).to_numpy() == cols).mean() > 0.85
+
+
+def test_ensemble_is_reproducible_and_row_independent(extremes):
+    df, *_ = extremes
+    fit = lambda: tabae.AEOutlierDetector(tabae.Autoencoder(random_state=3, **FAST), random_state=3).fit(df)  # noqa: E731
+    one, two = fit(), fit()
+    np.testing.assert_array_equal(one.decision_scores_, two.decision_scores_)
+    np.testing.assert_array_equal(one.decision_function(df.iloc[100:110]), one.decision_scores_[100:110])
