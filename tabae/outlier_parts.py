@@ -54,12 +54,16 @@ class MarginalTails:
     so a value beyond every training value gets a large, finite score; missing cells 0.
     """
 
-    def fit(self, df: pd.DataFrame, numeric: list[bool]) -> MarginalTails:
-        self.numeric_ = list(numeric)
+    def fit(self, df: pd.DataFrame, kinds: list[str]) -> MarginalTails:
+        """``kinds``: per column "numeric", "categorical" or "skip" (a key: no score)."""
+        self.kinds_ = list(kinds)
         self.reference_, self.tails_ = [], []
         self.floor_ = 0.5 / max(len(df), 1)
-        for col, is_num in zip(df.columns, self.numeric_, strict=True):
-            if is_num:
+        for col, kind in zip(df.columns, self.kinds_, strict=True):
+            if kind == "skip":  # every id is new: its rarity says nothing
+                self.reference_.append(None)
+                self.tails_.append(None)
+            elif kind == "numeric":
                 values = _as_float(df[col])
                 values = np.sort(values[~np.isnan(values)])
                 if len(values) > _MAX_REFERENCE:
@@ -77,8 +81,10 @@ class MarginalTails:
 
     def cell_scores(self, df: pd.DataFrame) -> np.ndarray:
         """``(n, C)`` scores, 0 for missing cells."""
-        out = np.zeros((len(df), len(self.numeric_)))
+        out = np.zeros((len(df), len(self.kinds_)))
         for j, col in enumerate(df.columns):
+            if self.kinds_[j] == "skip":
+                continue
             reference = self.reference_[j]
             if reference is not None:
                 values = _as_float(df[col])
@@ -94,7 +100,7 @@ class MarginalTails:
                 missing = series.isna().to_numpy()
                 p = series.map(self.tails_[j]).to_numpy(dtype=float, na_value=np.nan)
                 p = np.where(np.isnan(p), 0.0, p)  # an unseen level: rarer than any seen
-            score = -np.log(np.maximum(p, self.floor_))
+            score = -np.log(np.clip(p, self.floor_, 1.0))  # a share summed in floats may pass 1
             out[:, j] = np.where(missing, 0.0, score)
         return out
 
@@ -130,7 +136,8 @@ class TailCalibration:
             if len(grid) < 2:
                 continue
             # k: the last grid step strictly below x (ties belong to the survival), then
-            # linear between steps; beyond the grid, half a step per extra grid width.
+            # linear between steps; beyond the last step, one halving more than the grid
+            # reaches (a survival of half a training cell), whatever the distance.
             k = np.searchsorted(grid, x, side="left") - 1
             inside = np.clip(k, 0, len(grid) - 2)
             low, high = grid[inside], grid[inside + 1]
@@ -161,10 +168,11 @@ class LatentGaussian:
         out = np.empty(len(centred))
         # Element-wise products, not a matrix product: BLAS may sum a row's terms in an
         # order that depends on how many rows the call has, and a row's score must not.
-        for start in range(0, len(centred), 8192):
-            block = centred[start:start + 8192]
+        rows = max(1, 2**22 // max(centred.shape[1], 1) ** 2)  # (rows, d, d) float64 blocks of 32 MB
+        for start in range(0, len(centred), rows):
+            block = centred[start:start + rows]
             projected = (block[:, :, None] * self.precision_[None]).sum(1)
-            out[start:start + 8192] = (projected * block).sum(1)
+            out[start:start + rows] = (projected * block).sum(1)
         return np.maximum(out, 0.0)
 
 
@@ -199,12 +207,17 @@ class OutlierEnsemble:
         from sklearn.ensemble import IsolationForest
 
         self.model_ = model
+        self.columns_ = list(df.columns)
         schema = getattr(getattr(model, "encoder_", None), "schema_", None)
         if schema is not None:
-            numeric = [spec.kind in ("numeric", "integer", "datetime") for spec in schema.columns]
+            kinds = ["numeric" if spec.kind in ("numeric", "integer", "datetime") else
+                     "skip" if spec.kind == "id" else "categorical" for spec in schema.columns]
         else:
-            numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
-        self.marginal_ = MarginalTails().fit(df, numeric)
+            kinds = ["numeric" if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+                     else "categorical" for c in df.columns]
+        self.marginal_ = MarginalTails().fit(df, kinds)
+        # cells that can be blamed: a key column is carried, not modelled
+        self.blamable_ = np.array([kind != "skip" for kind in kinds])
         self.has_latent_ = hasattr(model, "encode")
         if self.has_latent_:
             self.latent_ = LatentGaussian().fit(model.encode(df))
@@ -237,6 +250,7 @@ class OutlierEnsemble:
 
     def views(self, df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         """Scaled view scores ``(n, views)``, and the per-column parts of reconstruction and marginal."""
+        df = df[self.columns_]  # the fitted order, whatever order the caller's frame has
         raw = self._raw_views(df)
         # Only strangeness counts: a row very typical in one view (a latent code at the
         # centre, whose log-distance is hugely negative) must not cancel what another view
@@ -250,10 +264,12 @@ class OutlierEnsemble:
         return frame, raw["reconstruction"][1], raw["marginal"][1]
 
     def score(self, df: pd.DataFrame) -> np.ndarray:
+        if len(df) == 0:
+            return np.zeros(0)
         return self.views(df)[0].to_numpy().sum(1)
 
     def explain(self, df: pd.DataFrame) -> np.ndarray:
-        """Per-column contributions ``(n, C)`` that sum to :meth:`score`.
+        """Per-column contributions ``(n, C)``, in the fitted column order, that sum to :meth:`score`.
 
         The row's score is shared among its cells in proportion to how unusual each cell
         is, as the two per-cell views see it: the average of the cell's share of the
@@ -264,8 +280,11 @@ class OutlierEnsemble:
         Sharing the whole score this way named planted cells better on adult than
         sharing each view's score by its own proportions (top-1 .692 against .664, seed 0).
         """
+        if len(df) == 0:
+            return np.zeros((0, len(self.columns_)))
+        df = df[self.columns_]
         frame, reconstruction, marginal = self.views(df)
-        observed = df.notna().to_numpy()
+        observed = df.notna().to_numpy() & self.blamable_
         share_rec = _shares(self.calibration_.transform(_observed_only(reconstruction, df)), observed)
         share_marg = _shares(marginal, observed)
         return frame.to_numpy().sum(1)[:, None] * (share_rec + share_marg) / 2

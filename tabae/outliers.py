@@ -157,6 +157,11 @@ class AEOutlierDetector(TableEstimatorMixin, BaseEstimator):
         if self.contamination == "auto":
             median = np.median(scores)
             mad = np.median(np.abs(scores - median)) * 1.4826
+            if not mad > 0 and (scores > median).any():
+                # Half the rows or more tie (the ensemble's floor at 0, when every view
+                # agrees they are typical): the spread of the others, not a zero threshold.
+                above = scores[scores > median]
+                mad = np.median(np.abs(above - np.median(above))) * 1.4826 or float(np.std(above))
             self.threshold_ = float(median + (4 if self.ensemble_ is not None else 3) * mad)
         else:
             self.threshold_ = float(np.quantile(scores, 1 - self.contamination))
@@ -247,7 +252,7 @@ class AEOutlierDetector(TableEstimatorMixin, BaseEstimator):
         df, was_frame = self._frame(X)
         if self.ensemble_ is not None:
             values = self.ensemble_.explain(df)
-            return pd.DataFrame(values, index=df.index, columns=list(df.columns)) if was_frame else values
+            return pd.DataFrame(values, index=df.index, columns=self.ensemble_.columns_) if was_frame else values
         contributions = self.model_.decision_function(df, per_column=True, method=self.method)
         return contributions if was_frame else np.asarray(contributions)
 

@@ -163,7 +163,7 @@ def test_marginal_tails_are_two_sided_empirical_tails():
     from tabae.outlier_parts import MarginalTails
 
     train = pd.DataFrame({"x": np.arange(1.0, 101.0), "g": ["a"] * 70 + ["b"] * 20 + ["c"] * 10})
-    tails = MarginalTails().fit(train, [True, False])
+    tails = MarginalTails().fit(train, ["numeric", "categorical"])
     new = pd.DataFrame({"x": [50.0, 1.0, 500.0, np.nan], "g": ["a", "c", "never", None]})
     scores = tails.cell_scores(new)
     # x=50: F=.50, 1-F(x-)=.51 -> p=1; x=1: 2*min(.01, 1)=.02; x=500: beyond every value -> floor 0.5/100
@@ -244,3 +244,17 @@ def test_ensemble_is_reproducible_and_row_independent(extremes):
     one, two = fit(), fit()
     np.testing.assert_array_equal(one.decision_scores_, two.decision_scores_)
     np.testing.assert_array_equal(one.decision_function(df.iloc[100:110]), one.decision_scores_[100:110])
+
+
+def test_ensemble_reads_columns_by_name_and_ignores_keys(extremes):
+    df, labels, bad, cols = extremes
+    keyed = df.assign(customer=[f"c{i}" for i in range(len(df))])
+    with pytest.warns(tabae.TabaeWarning, match="customer"):
+        det = tabae.AEOutlierDetector(tabae.Autoencoder(random_state=0, **FAST), random_state=0).fit(keyed)
+    shuffled = keyed[keyed.columns[::-1]]
+    np.testing.assert_array_equal(det.decision_function(shuffled), det.decision_scores_)
+    why = det.explain(shuffled.iloc[bad])
+    assert list(why.columns) == list(keyed.columns) and (why["customer"] == 0).all()
+    new_ids = keyed.iloc[:50].assign(customer=[f"new{i}" for i in range(50)])  # fresh ids are not strange
+    np.testing.assert_allclose(det.decision_function(new_ids), det.decision_scores_[:50])
+    assert det.decision_function(keyed.iloc[:0]).shape == (0,) and det.explain(keyed.iloc[:0]).shape == (0, 5)
