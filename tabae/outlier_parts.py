@@ -227,6 +227,8 @@ class OutlierEnsemble:
         raw = self._raw_views(df)
         self.scales_ = {view: RobustScale().fit(values) for view, (values, _) in raw.items()}
         self.calibration_ = TailCalibration().fit(_observed_only(raw["reconstruction"][1], df))
+        # the training rows' scores, from the views already computed (not a second pass)
+        self.training_scores_ = self._scaled(raw, df).to_numpy().sum(1)
         return self
 
     def _encoded(self, df: pd.DataFrame) -> np.ndarray:
@@ -252,6 +254,10 @@ class OutlierEnsemble:
         """Scaled view scores ``(n, views)``, and the per-column parts of reconstruction and marginal."""
         df = df[self.columns_]  # the fitted order, whatever order the caller's frame has
         raw = self._raw_views(df)
+        return self._scaled(raw, df), raw["reconstruction"][1], raw["marginal"][1]
+
+    def _scaled(self, raw: dict, df: pd.DataFrame) -> pd.DataFrame:
+        """The raw views on the common scale, one column per view."""
         # Only strangeness counts: a row very typical in one view (a latent code at the
         # centre, whose log-distance is hugely negative) must not cancel what another view
         # finds. Flooring at 0 ranked outliers better on the ADBench tables (ROC-AUC .820
@@ -261,7 +267,7 @@ class OutlierEnsemble:
         # A row with nothing observed has nothing to be strange about: 0 on every view,
         # as the single-view scores give it.
         frame.loc[df.isna().all(axis=1).to_numpy()] = 0.0
-        return frame, raw["reconstruction"][1], raw["marginal"][1]
+        return frame
 
     def score(self, df: pd.DataFrame) -> np.ndarray:
         if len(df) == 0:

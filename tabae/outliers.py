@@ -152,7 +152,7 @@ class AEOutlierDetector(TableEstimatorMixin, BaseEstimator):
         if self.method == "ensemble":
             seed = self.random_state if self.estimator is None else getattr(self.model_, "random_state", None)
             self.ensemble_ = OutlierEnsemble().fit(self.model_, df, _forest_seed(seed))
-        scores = self._scores(df)
+        scores = self.ensemble_.training_scores_ if self.ensemble_ is not None else self._scores(df)
         self.decision_scores_ = scores
         if self.contamination == "auto":
             median = np.median(scores)
