@@ -143,7 +143,9 @@ class AEOutlierDetector(TableEstimatorMixin, BaseEstimator):
             from tabae.models import Autoencoder
 
             epochs = auto_epochs(len(df), 512, _DEFAULT_STEPS)  # counted as ceil(rows / 512) steps an epoch
-            model = Autoencoder(numeric_encoding="standard", epochs=epochs, random_state=self.random_state, verbose=self.verbose)
+            # category_blend=False: the per-column classifiers and forests serve imputation only.
+            model = Autoencoder(numeric_encoding="standard", epochs=epochs, category_blend=False,
+                                random_state=self.random_state, verbose=self.verbose)
         else:
             model = clone(self.estimator)
         self.model_ = model.fit(df)

@@ -7,10 +7,13 @@ before it. The latent code comes from
 a Gaussian mixture fitted to the aggregate posterior of the training rows (ex-post density
 estimation), which keeps samples on the data manifold; a plain N(0, I) prior is available.
 
-Conditions are met by rejection, made efficient by Bayes' rule over the mixture: a pilot
-batch estimates how often each mixture component yields matching rows, and components
-are then drawn in proportion to ``weight * acceptance``, which is exactly the mixture's
-posterior given the condition.
+Conditions are met by rejection sampling with the decoder's help: the autoregressive
+fill draws a conditioned categorical column (or hole) already meeting its condition, and
+keeps the row with probability ``w / B``, where ``w`` is the probability the unrestricted
+draw would have met it and ``B`` the largest ``w`` of a pilot batch
+(tabae/nn/forced.py). Other conditions (numeric ranges) are checked on the decoded rows.
+Accepted rows are exact draws from the model given the conditions, up to rows whose
+``w`` exceeds the pilot's largest (kept with probability 1).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from tabae.seeding import RowRandom, seed_from
 __all__ = ["fit_latent_prior", "generate", "iter_generate"]
 
 _PRIOR_FIT_ROWS = 10_000
-_PILOT_ROWS = 20_000
+_PILOT_ROWS = 8_192
 _MAX_DRAW_FACTOR = 2_000  # give up when fewer than 1 row in this many meets the conditions
 
 
@@ -157,7 +160,7 @@ def _numeric_range(column: str, kind: str, value, encoder) -> tuple:
 
 # ---------------------------------------------------------------------- generation
 class _Sampler:
-    """Draws decoded rows (and the mixture component behind each) from a fitted VAE.
+    """Draws decoded rows from a fitted VAE.
 
     Row ``i`` of a stream is drawn from random numbers keyed by ``(seed, i)`` alone
     (:class:`~tabae.seeding.RowRandom`), so chunks, streams and Dask partitions of a
@@ -165,7 +168,7 @@ class _Sampler:
     """
 
     # Random streams of one generated row (the decoder uses 4 per column from _CELLS on).
-    _COMPONENT, _LATENT, _RARE, _CELLS = 1, 2, 3, 16
+    _COMPONENT, _LATENT, _RARE, _ACCEPT, _CELLS = 1, 2, 3, 4, 16
 
     def __init__(self, model, random_state):
         self.seed = seed_from(random_state)
@@ -176,8 +179,11 @@ class _Sampler:
         self.means, self.chol = prior["prior_means"], prior["prior_chol"]
 
     @torch.no_grad()
-    def draw(self, keys: np.ndarray, weights: torch.Tensor | None = None) -> tuple[pd.DataFrame, np.ndarray]:
-        """The rows with these keys (their numbers in the stream), and their components."""
+    def draw(self, keys: np.ndarray, forced: dict | None = None, weights: torch.Tensor | None = None):
+        """The rows with these keys (their numbers in the stream), each row's probability of
+        having met the ``forced`` conditions unrestricted (ones without), and the mixture
+        component each row's latent code came from (drawn with ``weights``, by default
+        the prior's)."""
         model = self.model
         rand = RowRandom(self.seed, keys, self.device)
         w = self.weights if weights is None else weights
@@ -190,28 +196,38 @@ class _Sampler:
         # whatever the chunk it is generated in.
         parts = []
         for start, (k, (zb,)) in zip(range(0, len(z), INFER_BATCH), padded_blocks(z), strict=True):
-            X_b, observed_b = self._decode(zb, RowRandom(self.seed, pad_keys(keys[start : start + k], len(zb)), self.device))
-            parts.append((X_b[:k], observed_b[:k]))
+            X_b, observed_b, met_b = self._decode(
+                zb, RowRandom(self.seed, pad_keys(keys[start : start + k], len(zb)), self.device), forced
+            )
+            parts.append((X_b[:k], observed_b[:k], met_b[:k]))
         X = torch.cat([p[0] for p in parts])
         observed = torch.cat([p[1] for p in parts])
+        met = torch.cat([p[2] for p in parts]).cpu().numpy()
         observed = observed.cpu().numpy()
         frame = model.encoder_.inverse_transform(
             X.cpu().numpy(), observed, row_uniforms=rand.uniform_np(self._RARE, model.encoder_.n_columns_)
         )
         # ID-like columns get fresh keys: the row's number in its stream (unique per sample).
         frame = model.encoder_.fill_keys(frame, (keys & np.uint64((1 << 60) - 1)).astype(np.int64), observed)
-        return frame, comp.cpu().numpy()
+        return frame, met, comp.cpu().numpy()
 
-    def _decode(self, z: torch.Tensor, rand: RowRandom) -> tuple[torch.Tensor, torch.Tensor]:
-        """Encoded rows ``(n, D)`` and observed flags ``(n, C)`` drawn given the latent codes."""
+    def _decode(self, z: torch.Tensor, rand: RowRandom, forced: dict | None = None):
+        """Encoded rows ``(n, D)``, observed flags ``(n, C)`` and the forced conditions'
+        probabilities ``(n,)`` drawn given the latent codes."""
         model, net = self.model, self.model.net_
-        if not net.autoregressive:
+        if not net.autoregressive:  # no column order to force in: conditions are all checked after
             mean, raw, mask_logits = net.decode(z)
             cells = model.draw_cells(mean, raw, rand, self._CELLS)
-            return cells, sample_mask(mask_logits, model.missing_rates_, rand, self._CELLS + 3)
+            observed = sample_mask(mask_logits, model.missing_rates_, rand, self._CELLS + 3)
+            return cells, observed, torch.ones(len(z), device=z.device)
         nothing = torch.zeros(len(z), net.config.n_columns, dtype=torch.bool, device=z.device)
         empty = torch.zeros(len(z), net.config.n_features, device=z.device)
-        return model.draw_in_column_order(net.decode_base(z), empty, nothing, rand, self._CELLS, draw_missing=True)
+        return model.draw_in_column_order(net.decode_base(z), empty, nothing, rand, self._CELLS, draw_missing=True,
+                                          forced=forced)
+
+    def accept_uniforms(self, keys: np.ndarray) -> np.ndarray:
+        """Each candidate row's own uniform for the rejection step."""
+        return RowRandom(self.seed, keys).uniform_np(self._ACCEPT, 1)[:, 0]
 
 
 def _keys(start: int, stop: int, space: int = 0) -> np.ndarray:
@@ -248,38 +264,80 @@ def _plain_chunks(sampler, n, chunk_size, start):
     done = start
     while done < start + n:
         k = min(chunk_size, start + n - done)
-        frame, _ = sampler.draw(_keys(done, done + k))
+        frame, _, _ = sampler.draw(_keys(done, done + k))
         frame.index = pd.RangeIndex(done, done + k)
         done += k
         yield frame
 
 
+def _forced_columns(model, conds) -> dict:
+    """The conditions the autoregressive fill can draw already met: ``{column: forced}``
+    for categorical values (one-hot columns) and holes; the rest are checked on the rows."""
+    from tabae.encoding.categorical import OneHotEncoder
+    from tabae.nn.forced import ForcedLevels, ForcedMissing
+
+    if not model.net_.autoregressive:
+        return {}
+    names, encoders = model.encoder_.schema_.names, model.encoder_.encoders_
+    index = model.span_index_
+    forced = {}
+    for c in conds:
+        j = names.index(c.column)
+        if c.kind == "missing":
+            forced[j] = ForcedMissing()
+        elif c.kind == "values" and isinstance(encoders[j], OneHotEncoder):
+            slots = torch.from_numpy(encoders[j].transform(pd.Series(c.value, dtype=object)).max(0) > 0)
+            width = index.cat_pos.shape[1]
+            allowed = torch.zeros(width, dtype=torch.bool)
+            allowed[: len(slots)] = slots
+            forced[j] = ForcedLevels(allowed.to(model.device_))
+    return forced
+
+
 def _conditional_chunks(sampler, n, chunk_size, conds):
-    def accept(frame):
+    forced = _forced_columns(sampler.model, conds)
+    prior = sampler.weights.cpu().numpy().astype(np.float64)
+
+    def candidates(start, stop, weights=None, bounds=None):
+        """Rows ``start .. stop - 1`` of the candidate stream, the kept ones among them,
+        and their components and probabilities of meeting the forced conditions.
+
+        A candidate from component ``c`` is kept with probability ``met / bounds[c]``, and
+        only if it meets every condition. With components drawn in proportion to
+        ``prior * bounds`` the kept rows are exact draws from the model given the
+        conditions, and a rare level that some components make likely is found at their
+        rate, not at its overall one.
+        """
+        keys = _keys(start, stop, space=1)
+        frame, met, comp = sampler.draw(keys, forced, weights)
+        if bounds is None:  # the pilot: one bound, its own largest probability
+            bounds = np.full(len(prior), max(float(met.max()), 1e-12))
         keep = np.ones(len(frame), bool)
         for c in conds:
             keep &= c.matches(frame)
-        return keep
+        keep &= sampler.accept_uniforms(keys) * bounds[comp] < met
+        return frame[keep], met, comp
 
-    # Pilot: how often does each mixture component produce matching rows?
-    pilot, comp = sampler.draw(_keys(0, _PILOT_ROWS, space=1))
-    keep = accept(pilot)
-    if not keep.any():
+    pilot, met, comp = candidates(0, _PILOT_ROWS)
+    if len(pilot) == 0:
         raise TabaeError(
             f"no generated row met the conditions in {_PILOT_ROWS:,} draws: they are too rare or "
             "contradictory for this model; loosen them (e.g. a wider numeric range)"
         )
-    k = len(sampler.weights)
-    hits = np.bincount(comp[keep], minlength=k)
-    tries = np.bincount(comp, minlength=k)
-    acceptance = (hits + 0.5) / (tries + 1.0)  # smoothed, so unseen components keep a chance
-    posterior = sampler.weights.cpu().numpy() * acceptance
-    weights = posterior / posterior.sum()
-    rate = float((weights * acceptance).sum())  # expected acceptance under the new weights
-    weights = torch.tensor(weights, dtype=torch.float32, device=sampler.device)
-    # Candidates are numbered in one stream, and the output is the matching ones in that
+    # Each component's largest probability in the pilot bounds its candidates; one the
+    # pilot never drew keeps the overall largest.
+    bounds = np.full(len(prior), float(met.max()))
+    drew = np.bincount(comp, minlength=len(prior)) > 0
+    bounds[drew] = 0.0
+    np.maximum.at(bounds, comp, met)
+    bounds = np.maximum(bounds, 1e-12)
+    mix = prior * bounds
+    weights = torch.tensor(mix / mix.sum(), dtype=torch.float32, device=sampler.device)
+    # Kept rows per candidate under the new weights (it only sizes the batches).
+    rate = len(pilot) / _PILOT_ROWS * float(met.max()) / float(mix.sum() / prior.sum())
+    # Candidates are numbered in one stream, and the output is the kept ones in that
     # order: how many are drawn per batch never changes which rows come out.
-    buffer, have, done, drawn = [pilot[keep]], int(keep.sum()), 0, _PILOT_ROWS
+    buffer, have, done, drawn = [pilot], len(pilot), 0, _PILOT_ROWS
     budget = max(_PILOT_ROWS, n * _MAX_DRAW_FACTOR)
     while done < n:
         while have < min(chunk_size, n - done):
@@ -289,10 +347,9 @@ def _conditional_chunks(sampler, n, chunk_size, conds):
                     "loosen the conditions or ask for fewer rows"
                 )
             batch_size = int(min(200_000, max(1_000, 1.2 * (n - done - have) / max(rate, 1e-6))))
-            frame, _ = sampler.draw(_keys(drawn, drawn + batch_size, space=2), weights)
-            ok = accept(frame)
-            buffer.append(frame[ok])
-            have += int(ok.sum())
+            kept, _, _ = candidates(drawn, drawn + batch_size, weights, bounds)
+            buffer.append(kept)
+            have += len(kept)
             drawn += batch_size
         pool = pd.concat(buffer, ignore_index=True)
         k_out = min(chunk_size, n - done)

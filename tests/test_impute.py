@@ -277,10 +277,42 @@ def test_a_category_that_is_a_threshold_of_a_number_is_filled_sharply():
     holes = df.copy()
     hidden = rng.random(n) < 0.25
     holes.loc[hidden, "mature"] = np.nan
-    for cls in (tabae.DenoisingAE, tabae.TabularVAE):
-        filled = cls(random_state=0, **FAST).fit(holes).impute(holes)
+    for make in (lambda: tabae.DenoisingAE(random_state=0, **FAST),
+                 lambda: tabae.TabularVAE(category_blend=True, random_state=0, **FAST)):
+        model = make().fit(holes)
+        filled = model.impute(holes)
         accuracy = (filled.loc[hidden, "mature"] == df.loc[hidden, "mature"]).mean()
-        assert accuracy > 0.97, (cls.__name__, accuracy)
+        assert accuracy > 0.97, (type(model).__name__, accuracy)
+
+
+def test_category_blend_switches_the_classifiers_and_forests(mixed_holes):
+    """On by default for the imputing models, off for the VAE (sampling never uses them,
+    and they cost more fit time than the network on many-level tables); either way the
+    categories keep their guard against falling below the column's mode."""
+    def config(model):
+        return model.fit(mixed_holes).blend_.config
+
+    dae = config(tabae.DenoisingAE(random_state=0, **{**FAST, "epochs": 2}))
+    vae = config(tabae.TabularVAE(random_state=0, **{**FAST, "epochs": 2}))
+    vae_on = config(tabae.TabularVAE(category_blend=True, random_state=0, **{**FAST, "epochs": 2}))
+    assert dae.classifier and dae.forest and vae_on.classifier and vae_on.forest
+    assert not vae.classifier and not vae.forest and vae.cat_spans  # frequencies and neighbours still mixed
+    with pytest.raises(tabae.TabaeError, match="category_blend"):
+        tabae.TabularVAE(category_blend="yes", **FAST).fit(mixed_holes)
+
+
+def test_held_out_rows_are_bounded():
+    """The blend is weighed on validation rows repeated with fresh holes: at least 8
+    repeats while that stays under 8,192 rows, then fewer (each row is searched against
+    the neighbour bank)."""
+    import torch
+
+    from tabae.models.blending import MAX_HELD_OUT_ROWS, held_out_cells
+
+    for n_val, rows in ((30, 64 * 30), (500, 8 * 500), (1024, 8 * 1024), (3000, 2 * 3000), (4096, 2 * 4096)):
+        X, M = torch.zeros(n_val + 10, 3), torch.ones(n_val + 10, 2, dtype=torch.bool)
+        x, _, _ = held_out_cells(X, M, torch.arange(n_val))
+        assert len(x) == rows and (len(x) <= MAX_HELD_OUT_ROWS or n_val * 2 == len(x)), (n_val, len(x))
 
 
 @pytest.mark.parametrize("make", [

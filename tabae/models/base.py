@@ -87,6 +87,7 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
         blend_config = plan_blend(
             *self._blend_settings(index.n_gauss),
             index, len(X_np), self.validation_fraction, cat_spans=categorical,
+            category_models=bool(getattr(self, "category_blend", True)),
         )
         config = NetConfig(
             n_features=encoder.n_features_, n_columns=encoder.n_columns_, n_gauss=index.n_gauss,
@@ -409,7 +410,8 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
                            residual_scale=getattr(self.net_, "residual_scale", None))
 
     @torch.no_grad()
-    def draw_in_column_order(self, base, x, given, rand: RowRandom, stream: int, draw_missing: bool = False):
+    def draw_in_column_order(self, base, x, given, rand: RowRandom, stream: int, draw_missing: bool = False,
+                             forced: dict | None = None):
         """Fill the cells not ``given`` column by column (table order), each column's heads
         seeing the cells filled before it: the autoregressive decoder's way to draw.
 
@@ -418,13 +420,18 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
         otherwise every filled cell counts as observed (imputation). Only the column
         being filled is read out and drawn, and the decoder's context is updated by that
         column alone, so the cost grows linearly with the number of columns.
-        Returns the encoded rows ``(N, D)`` and observed flags ``(N, C)``.
+        ``forced`` ``{column: ForcedLevels | ForcedMissing}`` (synthesis under conditions,
+        tabae/nn/forced.py) draws those columns restricted to their condition.
+        Returns the encoded rows ``(N, D)``, observed flags ``(N, C)`` and each row's
+        probability of having met the forced conditions unrestricted ``(N,)`` (ones
+        without ``forced``).
         """
         net, index = self.net_, self.span_index_
         filled, known = x * given[:, index.feature_column], given.clone()
         made = IncrementalMADE(net.made, self.context(filled, known))
         residual = getattr(net, "residual_scale", None)
         plans = self._column_plans()
+        weight = torch.ones(len(base), device=base.device)
         for j, plan in enumerate(plans):
             if j % _DRAW_GROUP == 0:  # the next group of columns' outputs
                 group = plans[j : j + _DRAW_GROUP]
@@ -437,17 +444,25 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
             local = torch.arange(int(offsets[k]), int(offsets[k + 1]), device=base.device)
             out = base[:, plan.units] + made.outputs(local)  # (N, w + g + 1)
             mean, raw, mask_logit = out.split([plan.width, plan.n_gauss, 1], dim=1)
-            drawn = sample_rows(mean, raw, plan.index, rand, stream + 4 * j, self.numeric_loss,
-                                residual_scale=None if residual is None else residual[plan.gauss])
+            force = forced.get(j) if forced else None
+            if force is not None:
+                drawn, seen, p_met = force.draw(mean, mask_logit, plan.index, float(self.missing_rates_[j]),
+                                                rand, stream + 4 * j)
+                weight = weight * p_met
+            else:
+                drawn = sample_rows(mean, raw, plan.index, rand, stream + 4 * j, self.numeric_loss,
+                                    residual_scale=None if residual is None else residual[plan.gauss])
             filled[:, plan.feats] = torch.where(todo[:, None], drawn, filled[:, plan.feats])
-            if draw_missing:
+            if force is not None:
+                known[:, j] = torch.where(todo, seen, known[:, j])
+            elif draw_missing:
                 seen = sample_mask(mask_logit, self.missing_rates_[j : j + 1], rand, stream + 4 * j + 3)[:, 0]
                 known[:, j] = torch.where(todo, seen, known[:, j])
             else:
                 known[:, j] = True
             cells = torch.cat([filled[:, plan.feats] * known[:, j : j + 1], known[:, j : j + 1].float()], dim=1)
             made.update(plan.inputs, cells)
-        return filled, known
+        return filled, known, weight
 
     def _column_plans(self) -> list:
         """Per column: its feature block, its units among the decoder's outputs and the

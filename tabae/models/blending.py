@@ -52,6 +52,7 @@ __all__ = ["BlendConfig", "ImputationBlend", "plan_blend", "held_out_cells", "MA
 MAX_GAUSSIAN_COLUMNS = 128  # the Gaussian covers at most this many numeric columns
 MAX_BANK_ROWS = 20_000  # training rows kept for the neighbour predictor
 _BANK_BATCH = 8192
+MAX_HELD_OUT_ROWS = 8192  # held-out rows (validation rows x repeats) the blend is weighed on
 
 
 def held_out_cells(X, M, val_idx, hide: bool = True, hide_rate: float = 0.2, repeats: int | None = None):
@@ -62,10 +63,16 @@ def held_out_cells(X, M, val_idx, hide: bool = True, hide_rate: float = 0.2, rep
     repeats): with a few dozen validation rows, 8 repeats leave one cell in six never
     hidden, and which ones decided the blend's weights more than the data did. Larger
     tables keep 8 (on the real-table benchmark, ~32k rows cost a quarter more fit time on
-    the tables of 1,000+ rows for no measurable gain)."""
+    the tables of 1,000+ rows for no measurable gain), up to :data:`MAX_HELD_OUT_ROWS`
+    rows in all: beyond 1,024 validation rows the repeats fall (to 2 at 4,096), since
+    distinct rows are the evidence and repeats only add hiding patterns. Every held-out
+    row is searched against the neighbour bank, so on adult (2,600 validation rows) 8
+    repeats cost 19 of a 68 s fit."""
     rows = held_out_rows(X, val_idx)
     if repeats is None:
         repeats = int(min(64, max(8, 2048 // max(1, len(rows)))))
+        if repeats * len(rows) > MAX_HELD_OUT_ROWS:
+            repeats = max(2, MAX_HELD_OUT_ROWS // len(rows))
     x, m = X[rows].repeat(repeats, 1), M[rows].repeat(repeats, 1)
     hidden = m & (torch.rand(m.shape, device=m.device) < hide_rate) if hide else torch.zeros_like(m)
     return x, m, hidden
@@ -104,13 +111,15 @@ class BlendConfig:
 
 
 def plan_blend(gaussian: bool, k: int, index, n_rows: int, validation_fraction: float,
-               cat_spans: tuple = ()) -> BlendConfig | None:
+               cat_spans: tuple = (), category_models: bool = True) -> BlendConfig | None:
     """The blend a model asks for on this layout, or None (nothing to blend).
 
     Numbers are blended when the parameters ask for it (``gaussian_blend``,
     ``neighbour_blend``); the categorical spans listed in ``cat_spans`` always are: a
     network whose guess for a hidden category is worse than the column's most frequent
     value (a VAE trained without hidden cells can be) then falls back on it.
+    ``category_models`` adds a classifier and a forest per span to their candidates (the
+    model's ``category_blend``).
     """
     n_numeric = index.n_gauss
     if gaussian and n_numeric > MAX_GAUSSIAN_COLUMNS:
@@ -133,10 +142,10 @@ def plan_blend(gaussian: bool, k: int, index, n_rows: int, validation_fraction: 
     # The classifier is weighed on validation rows it never saw: tiny tables have none.
     # Very wide layouts (thousands of features and class slots) cannot afford its fits.
     n_levels = int(index.cat_valid[list(cat_spans)].sum()) if cat_spans else 0
-    classifier = (bool(cat_spans) and validation_size(n_rows, validation_fraction) > 0
+    classifier = (category_models and bool(cat_spans) and validation_size(n_rows, validation_fraction) > 0
                   and affordable_rows(index.n_features, n_numeric, n_levels) >= min(n_train, 1000))
     # The forests need validation rows to be weighed on, as the classifier does.
-    forest = bool(cat_spans) and validation_size(n_rows, validation_fraction) > 0
+    forest = category_models and bool(cat_spans) and validation_size(n_rows, validation_fraction) > 0
     return BlendConfig(index.n_features, index.n_columns, n_blend, gaussian, n_bank, int(k) if n_bank else 0,
                        cat_spans, width, classifier, int(n_numeric), forest)
 

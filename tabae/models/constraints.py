@@ -61,6 +61,7 @@ COMMON_CONSTRAINTS = {
 BLEND_CONSTRAINTS = {
     "gaussian_blend": [Boolean(), Options("auto")],
     "neighbour_blend": [Interval(int, 0, None), Options("auto")],
+    "category_blend": [Boolean()],
 }
 
 AUTOENCODER_CONSTRAINTS = {
