@@ -204,9 +204,15 @@ class _Sampler:
         observed = torch.cat([p[1] for p in parts])
         met = torch.cat([p[2] for p in parts]).cpu().numpy()
         observed = observed.cpu().numpy()
-        frame = model.encoder_.inverse_transform(
-            X.cpu().numpy(), observed, row_uniforms=rand.uniform_np(self._RARE, model.encoder_.n_columns_)
-        )
+        X = X.cpu().numpy()
+        uniforms = rand.uniform_np(self._RARE, model.encoder_.n_columns_)
+        for j, force in (forced or {}).items():
+            if getattr(force, "rare_intervals", None) is not None:
+                # A row that drew the shared rare slot decodes to an allowed rare level,
+                # and had that much less chance of meeting the condition unrestricted.
+                uniforms[:, j] = force.rare_uniforms(uniforms[:, j])
+                met = np.where(X[:, force.other_position] > 0.5, met * force.rare_share, met)
+        frame = model.encoder_.inverse_transform(X, observed, row_uniforms=uniforms)
         # ID-like columns get fresh keys: the row's number in its stream (unique per sample).
         frame = model.encoder_.fill_keys(frame, (keys & np.uint64((1 << 60) - 1)).astype(np.int64), observed)
         return frame, met, comp.cpu().numpy()
@@ -286,11 +292,22 @@ def _forced_columns(model, conds) -> dict:
         if c.kind == "missing":
             forced[j] = ForcedMissing()
         elif c.kind == "values" and isinstance(encoders[j], OneHotEncoder):
-            slots = torch.from_numpy(encoders[j].transform(pd.Series(c.value, dtype=object)).max(0) > 0)
+            encoder = encoders[j]
+            slots = torch.from_numpy(encoder.transform(pd.Series(c.value, dtype=object)).max(0) > 0)
             width = index.cat_pos.shape[1]
             allowed = torch.zeros(width, dtype=torch.bool)
             allowed[: len(slots)] = slots
-            forced[j] = ForcedLevels(allowed.to(model.device_))
+            rare = {"rare_intervals": None}
+            wanted = [i for i, level in enumerate(encoder.rare_) if level in set(c.value)]
+            if wanted and encoder.rare_p_:
+                # Each rare level's stretch of the decoder's uniform: (cdf[i-1], cdf[i]] of
+                # the cumulative frequencies, in units of their total (OneHotEncoder._inverse).
+                cdf = np.cumsum(encoder.rare_p_)
+                lows = np.concatenate([[0.0], cdf[:-1]]) / cdf[-1]
+                rare = {"rare_intervals": np.array([[lows[i], cdf[i] / cdf[-1]] for i in wanted]),
+                        "rare_share": float(np.asarray(encoder.rare_p_)[wanted].sum() / cdf[-1]),
+                        "other_position": model.encoder_.column_slices_[j][0] + len(encoder.kept_)}
+            forced[j] = ForcedLevels(allowed.to(model.device_), **rare)
     return forced
 
 

@@ -97,6 +97,35 @@ def test_rare_level_needs_few_draws(monkeypatch):
     assert sum(drawn) < 300 * 100 / 2, drawn  # plain rejection needs ~30,000
 
 
+def test_levels_without_a_slot_are_drawn_directly(monkeypatch):
+    """Beyond 200 levels the rarest share one slot and are told apart when decoding: a
+    condition on one of them restricts that step too, instead of rejecting the others."""
+    import numpy as np
+
+    from tabae import synthesize
+
+    rng = np.random.default_rng(1)
+    n = 6000
+    tag = np.where(rng.random(n) < 0.3, "b", "a").astype(object)
+    tag[:480] = [f"L{i % 240}" for i in range(480)]  # 240 levels of 2 rows: 40 get no slot
+    df = pd.DataFrame({"x": rng.normal(size=n), "tag": tag})
+    model = tabae.TabularVAE(random_state=0, **{**FAST, "epochs": 5}).fit(df)
+    rare = model.encoder_.encoders_[1].rare_
+    assert len(rare) >= 10
+    drawn = []
+    original = synthesize._Sampler.draw
+
+    def counting(self, keys, *args, **kwargs):
+        drawn.append(len(keys))
+        return original(self, keys, *args, **kwargs)
+
+    monkeypatch.setattr(synthesize._Sampler, "draw", counting)
+    syn = model.sample(200, random_state=0, conditions={"tag": rare[3]})
+    assert (syn["tag"] == rare[3]).all() and sum(drawn) < 20_000, drawn
+    mixed = model.sample(300, random_state=0, conditions={"tag": ["b", rare[0], rare[5]]})
+    assert set(mixed["tag"]) <= {"b", rare[0], rare[5]} and (mixed["tag"] == "b").mean() > 0.9
+
+
 @pytest.mark.parametrize(
     "n, conditions, fragment",
     [

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from tabae.seeding import RowRandom
@@ -36,9 +37,33 @@ def _observed_probability(mask_logit: torch.Tensor, missing_rate: float) -> torc
 @dataclass(frozen=True)
 class ForcedLevels:
     """The column's cell is one of the levels whose slots are ``allowed`` ``(W,)`` bool
-    (its one-hot span, padded like the span index), and observed."""
+    (its one-hot span, padded like the span index), and observed.
+
+    Levels too rare for a slot of their own share the span's last slot and are told
+    apart when decoding, by each row's uniform over their frequencies. When some of the
+    allowed levels are among them, ``rare_intervals`` ``(k, 2)`` holds the allowed ones'
+    stretches of that uniform's range, ``rare_share`` their total frequency among the
+    rare levels and ``other_position`` the shared slot's position in the encoded row:
+    :meth:`rare_uniforms` maps a row's uniform into those stretches, and a row that drew
+    the shared slot had, unrestricted, ``rare_share`` times its slot's probability of
+    meeting the condition.
+    """
 
     allowed: torch.Tensor
+    rare_intervals: np.ndarray | None = None
+    rare_share: float = 1.0
+    other_position: int = -1
+
+    def rare_uniforms(self, u: np.ndarray) -> np.ndarray:
+        """Uniforms that make the shared slot decode to an allowed rare level, each with
+        its frequency among them (the intervals laid end to end over ``(0, 1)``)."""
+        lo, hi = self.rare_intervals[:, 0], self.rare_intervals[:, 1]
+        ends = np.cumsum(hi - lo)
+        t = u * ends[-1]
+        k = np.minimum(np.searchsorted(ends, t, side="right"), len(lo) - 1)
+        start = ends[k] - (hi - lo)[k]
+        margin = 1e-9 * (hi[k] - lo[k])  # stay inside the stretch despite rounding in the decoder
+        return np.clip(lo[k] + (t - start), lo[k] + margin, hi[k] - margin)
 
     def draw(self, mean, mask_logit, span_index, missing_rate: float, rand: RowRandom, stream: int):
         """Cells ``(N, width)``, observed flags ``(N,)`` and probabilities ``(N,)``."""
