@@ -207,11 +207,7 @@ class _Sampler:
         X = X.cpu().numpy()
         uniforms = rand.uniform_np(self._RARE, model.encoder_.n_columns_)
         for j, force in (forced or {}).items():
-            if getattr(force, "rare_intervals", None) is not None:
-                # A row that drew the shared rare slot decodes to an allowed rare level,
-                # and had that much less chance of meeting the condition unrestricted.
-                uniforms[:, j] = force.rare_uniforms(uniforms[:, j])
-                met = np.where(X[:, force.other_position] > 0.5, met * force.rare_share, met)
+            uniforms[:, j], met = force.decoding(uniforms[:, j], X, met)
         frame = model.encoder_.inverse_transform(X, observed, row_uniforms=uniforms)
         # ID-like columns get fresh keys: the row's number in its stream (unique per sample).
         frame = model.encoder_.fill_keys(frame, (keys & np.uint64((1 << 60) - 1)).astype(np.int64), observed)
@@ -298,7 +294,8 @@ def _forced_columns(model, conds) -> dict:
             allowed = torch.zeros(width, dtype=torch.bool)
             allowed[: len(slots)] = slots
             rare = {"rare_intervals": None}
-            wanted = [i for i, level in enumerate(encoder.rare_) if level in set(c.value)]
+            values = set(c.value)
+            wanted = [i for i, level in enumerate(encoder.rare_) if level in values]
             if wanted and encoder.rare_p_:
                 # Each rare level's stretch of the decoder's uniform: (cdf[i-1], cdf[i]] of
                 # the cumulative frequencies, in units of their total (OneHotEncoder._inverse).
@@ -332,7 +329,8 @@ def _conditional_chunks(sampler, n, chunk_size, conds):
         keep = np.ones(len(frame), bool)
         for c in conds:
             keep &= c.matches(frame)
-        keep &= sampler.accept_uniforms(keys) * bounds[comp] < met
+        if forced:  # without forced columns every probability is 1: nothing to reject
+            keep &= sampler.accept_uniforms(keys) * bounds[comp] < met
         return frame[keep], met, comp
 
     pilot, met, comp = candidates(0, _PILOT_ROWS)

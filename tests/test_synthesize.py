@@ -72,18 +72,10 @@ def test_conditional_rows_follow_the_model_given_the_condition(vae):
     assert abs(given["x"].mean() - filtered["x"].mean()) < 0.25
 
 
-def test_rare_level_needs_few_draws(monkeypatch):
-    """A level of 1% that nothing predicts is drawn directly by the decoder: far fewer
-    candidate rows than plain rejection's 100 per row kept."""
-    import numpy as np
-
+def _count_draws(monkeypatch) -> list:
+    """The sizes of the candidate batches the sampler draws from now on."""
     from tabae import synthesize
 
-    rng = np.random.default_rng(0)
-    n = 3000
-    df = pd.DataFrame({"a": rng.normal(size=n), "tag": np.where(rng.random(n) < 0.01, "rare", "common"),
-                       "b": rng.normal(size=n)})
-    model = tabae.TabularVAE(random_state=0, **{**FAST, "epochs": 20}).fit(df)
     drawn = []
     original = synthesize._Sampler.draw
 
@@ -92,6 +84,20 @@ def test_rare_level_needs_few_draws(monkeypatch):
         return original(self, keys, *args, **kwargs)
 
     monkeypatch.setattr(synthesize._Sampler, "draw", counting)
+    return drawn
+
+
+def test_rare_level_needs_few_draws(monkeypatch):
+    """A level of 1% that nothing predicts is drawn directly by the decoder: far fewer
+    candidate rows than plain rejection's 100 per row kept."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    df = pd.DataFrame({"a": rng.normal(size=n), "tag": np.where(rng.random(n) < 0.01, "rare", "common"),
+                       "b": rng.normal(size=n)})
+    model = tabae.TabularVAE(random_state=0, **{**FAST, "epochs": 20}).fit(df)
+    drawn = _count_draws(monkeypatch)
     syn = model.sample(300, random_state=0, conditions={"tag": "rare"})
     assert (syn["tag"] == "rare").all() and len(syn) == 300
     assert sum(drawn) < 300 * 100 / 2, drawn  # plain rejection needs ~30,000
@@ -102,8 +108,6 @@ def test_levels_without_a_slot_are_drawn_directly(monkeypatch):
     condition on one of them restricts that step too, instead of rejecting the others."""
     import numpy as np
 
-    from tabae import synthesize
-
     rng = np.random.default_rng(1)
     n = 6000
     tag = np.where(rng.random(n) < 0.3, "b", "a").astype(object)
@@ -112,14 +116,7 @@ def test_levels_without_a_slot_are_drawn_directly(monkeypatch):
     model = tabae.TabularVAE(random_state=0, **{**FAST, "epochs": 5}).fit(df)
     rare = model.encoder_.encoders_[1].rare_
     assert len(rare) >= 10
-    drawn = []
-    original = synthesize._Sampler.draw
-
-    def counting(self, keys, *args, **kwargs):
-        drawn.append(len(keys))
-        return original(self, keys, *args, **kwargs)
-
-    monkeypatch.setattr(synthesize._Sampler, "draw", counting)
+    drawn = _count_draws(monkeypatch)
     syn = model.sample(200, random_state=0, conditions={"tag": rare[3]})
     assert (syn["tag"] == rare[3]).all() and sum(drawn) < 20_000, drawn
     mixed = model.sample(300, random_state=0, conditions={"tag": ["b", rare[0], rare[5]]})

@@ -44,7 +44,7 @@ class ForcedLevels:
     allowed levels are among them, ``rare_intervals`` ``(k, 2)`` holds the allowed ones'
     stretches of that uniform's range, ``rare_share`` their total frequency among the
     rare levels and ``other_position`` the shared slot's position in the encoded row:
-    :meth:`rare_uniforms` maps a row's uniform into those stretches, and a row that drew
+    :meth:`decoding` maps a row's uniform into those stretches, and a row that drew
     the shared slot had, unrestricted, ``rare_share`` times its slot's probability of
     meeting the condition.
     """
@@ -54,7 +54,15 @@ class ForcedLevels:
     rare_share: float = 1.0
     other_position: int = -1
 
-    def rare_uniforms(self, u: np.ndarray) -> np.ndarray:
+    def decoding(self, u: np.ndarray, X: np.ndarray, met: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The column's decoding uniforms ``u`` and the rows' probabilities ``met``, given
+        the encoded rows ``X``: a row that drew the shared rare slot decodes to an allowed
+        rare level, and had ``rare_share`` times less chance of meeting the condition."""
+        if self.rare_intervals is None:
+            return u, met
+        return self._rare_uniforms(u), np.where(X[:, self.other_position] > 0.5, met * self.rare_share, met)
+
+    def _rare_uniforms(self, u: np.ndarray) -> np.ndarray:
         """Uniforms that make the shared slot decode to an allowed rare level, each with
         its frequency among them (the intervals laid end to end over ``(0, 1)``)."""
         lo, hi = self.rare_intervals[:, 0], self.rare_intervals[:, 1]
@@ -84,6 +92,10 @@ class ForcedLevels:
 @dataclass(frozen=True)
 class ForcedMissing:
     """The column's cell is missing (its value is drawn, then hidden)."""
+
+    def decoding(self, u: np.ndarray, X: np.ndarray, met: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nothing to adjust when decoding: the cell is missing."""
+        return u, met
 
     def draw(self, mean, mask_logit, span_index, missing_rate: float, rand: RowRandom, stream: int):
         seen = torch.zeros(len(mean), dtype=torch.bool, device=mean.device)
