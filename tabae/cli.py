@@ -75,6 +75,13 @@ def _fit(args) -> None:
         size = n_rows if n_rows is not None else args.sample_rows
         model = tabae.impute.imputation_model(size, random_state=args.seed, verbose=args.verbose,
                                               epochs=args.epochs)
+    elif args.model == "detector":
+        if args.epochs is not None:
+            raise TabaeError("--epochs: the detector's model sets its own step budget; leave --epochs out")
+        # Its views (tails, latent density, isolation forest) are fitted on rows in
+        # memory: the reservoir sample of --sample-rows rows.
+        args.sample_only = True
+        model = tabae.AEOutlierDetector(random_state=args.seed, verbose=args.verbose)
     else:
         epochs = "auto" if args.epochs is None else args.epochs
         model = getattr(tabae, MODELS[args.model])(epochs=epochs, random_state=args.seed, verbose=args.verbose)
@@ -99,7 +106,7 @@ def _fit(args) -> None:
 def _open_job(args):
     """Output checked, input opened, model loaded and checked: everything before the first batch."""
     import tabae
-    from tabae.batch.coerce import csv_column_types
+    from tabae.batch.coerce import csv_column_types, fitted_schema
     from tabae.batch.sinks import output_format
     from tabae.batch.sources import open_source
 
@@ -107,9 +114,13 @@ def _open_job(args):
     if not Path(args.model).is_file() and Path(args.model).suffix.lower() in (".parquet", ".csv"):
         raise TabaeError(f"{args.model!r} looks like a table, not a model; the order is: MODEL INPUT -o OUTPUT")
     model = tabae.load(args.model)
+    if args.func is _impute and not hasattr(model, "impute"):
+        raise TabaeError(f"{args.model!r} holds an outlier detector ({type(model).__name__}), which scores rows "
+                         "but does not impute; "
+                         "fit a model with tabae fit --model imputer (or vae, dae, ae)")
     # Inference gives the same values whatever the thread count: take the free cores.
     model.set_params(n_jobs=args.threads or "auto")
-    source = open_source(args.table, column_types=csv_column_types(model.encoder_.schema_))
+    source = open_source(args.table, column_types=csv_column_types(fitted_schema(model)))
     target = os.path.realpath(args.output)
     if any(os.path.realpath(f) == target for f in source.files):
         raise TabaeError(f"the output {args.output!r} is also an input; write to another file")
@@ -226,8 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fit", help="fit a model on a table and save it")
     p.add_argument("table", help=inputs)
     p.add_argument("-o", "--output", required=True, help="model file to write (e.g. model.tabae); its folder must exist")
-    p.add_argument("--model", choices=sorted([*MODELS, "imputer"]), default="vae",
-                   help="vae (all jobs), dae, ae, or imputer (a DenoisingAE tuned for imputation)")
+    p.add_argument("--model", choices=sorted([*MODELS, "imputer", "detector"]), default="vae",
+                   help="vae (all jobs), dae, ae, imputer (a DenoisingAE tuned for imputation) or detector "
+                        "(tabae.AEOutlierDetector's ensemble, for tabae score; fitted on the --sample-rows sample)")
     p.add_argument("--epochs", type=_positive, default=None, help="maximum epochs (default: auto)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sample-rows", type=_positive, default=DEFAULT_SAMPLE_ROWS, metavar="N",
@@ -257,7 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="append", default=[], metavar="COL",
                    help="an id column to carry into the output (repeat for several); other extra columns are refused")
     p.add_argument("--method", choices=("auto", "masked", "reconstruction"), default="auto",
-                   help="as model.decision_function (auto: masked for models trained with masking)")
+                   help="as model.decision_function (auto: masked for models trained with masking); "
+                        "a detector file scores as its detector does")
     p.add_argument("--seed", type=int, default=0, help="ignored: scores are deterministic")
     _stream_options(p)
     p.set_defaults(func=_score)

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from tabae.batch.coerce import check_columns, sample_dtypes
+from tabae.batch.coerce import check_columns, fitted_schema, sample_dtypes
 from tabae.batch.jobs import check_keep, impute_frame, score_frame
 from tabae.exceptions import TabaeError
 from tabae.params import COUNT
@@ -166,7 +166,7 @@ def impute(ddf, model):
     """
     dask, _ = _dask()
     blob = ModelBlob.from_model(model)
-    schema = blob.load().encoder_.schema_
+    schema = fitted_schema(blob.load())
     check_columns(_arrow_schema(ddf._meta), schema)
     meta = ddf._meta.copy()
     for spec in schema:
@@ -242,7 +242,7 @@ def sample(model, n: int, npartitions: int = 8, random_state=0):
     bounds = np.linspace(0, n, npartitions + 1).astype(np.int64)
     seed = seed_from(random_state)
     seeds = [seed] * npartitions  # one stream; each partition starts at its own row
-    dtypes = sample_dtypes(fitted.encoder_.schema_)
+    dtypes = sample_dtypes(fitted_schema(fitted))
     meta = pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in dtypes.items()})
     shared = dask.delayed(blob, pure=True)
     parts = [dask.delayed(_sample_partition, pure=True)(shared, int(bounds[i]), int(bounds[i + 1] - bounds[i]),

@@ -31,8 +31,11 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import torch
 
 from tabae.exceptions import TabaeWarning
+from tabae.isolation import IsolationTrees
+from tabae.jsonvalues import from_json_value, to_json_value
 
 __all__ = ["MarginalTails", "TailCalibration", "LatentGaussian", "RobustScale", "OutlierEnsemble", "VIEWS"]
 
@@ -104,6 +107,23 @@ class MarginalTails:
             out[:, j] = np.where(missing, 0.0, score)
         return out
 
+    def get_state(self) -> tuple[dict, dict]:
+        tails = [None if t is None else [[to_json_value(level), float(share)] for level, share in t.items()]
+                 for t in self.tails_]
+        tensors = {str(j): torch.from_numpy(np.ascontiguousarray(ref))
+                   for j, ref in enumerate(self.reference_) if ref is not None}
+        return {"kinds": self.kinds_, "floor": self.floor_, "tails": tails}, tensors
+
+    @classmethod
+    def from_state(cls, meta: dict, tensors: dict) -> MarginalTails:
+        tails = cls()
+        tails.kinds_, tails.floor_ = list(meta["kinds"]), float(meta["floor"])
+        tails.tails_ = [None if t is None else {from_json_value(level): share for level, share in t}
+                        for t in meta["tails"]]
+        tails.reference_ = [tensors[str(j)].numpy() if kind == "numeric" else None
+                            for j, kind in enumerate(tails.kinds_)]
+        return tails
+
 
 class TailCalibration:
     """Per column, how rarely training cells score at least this high, as ``-log(min(1, 2 * S))``.
@@ -148,6 +168,15 @@ class TailCalibration:
             out[:, j] = np.where(np.isnan(x), 0.0, score)
         return out
 
+    def get_state(self) -> tuple[dict, dict]:
+        return {"columns": len(self.grids_)}, {str(j): torch.from_numpy(g) for j, g in enumerate(self.grids_)}
+
+    @classmethod
+    def from_state(cls, meta: dict, tensors: dict) -> TailCalibration:
+        calibration = cls()
+        calibration.grids_ = [tensors[str(j)].numpy() for j in range(int(meta["columns"]))]
+        return calibration
+
 
 class LatentGaussian:
     """Squared Mahalanobis distance of latent codes under a Gaussian fitted to the training codes."""
@@ -175,6 +204,15 @@ class LatentGaussian:
             out[start:start + rows] = (projected * block).sum(1)
         return np.maximum(out, 0.0)
 
+    def get_state(self) -> tuple[dict, dict]:
+        return {}, {"mean": torch.from_numpy(self.mean_), "precision": torch.from_numpy(self.precision_)}
+
+    @classmethod
+    def from_state(cls, meta: dict, tensors: dict) -> LatentGaussian:
+        gaussian = cls()
+        gaussian.mean_, gaussian.precision_ = tensors["mean"].numpy(), tensors["precision"].numpy()
+        return gaussian
+
 
 class RobustScale:
     """``(log(s - low + eps) - median) / IQR``, all fitted on the training rows' scores."""
@@ -199,13 +237,20 @@ class RobustScale:
     def transform(self, scores: np.ndarray) -> np.ndarray:
         return (self._log(scores) - self.median_) / self.scale_
 
+    def get_state(self) -> dict:
+        return {"low": self.low_, "eps": self.eps_, "median": self.median_, "scale": self.scale_}
+
+    @classmethod
+    def from_state(cls, meta: dict) -> RobustScale:
+        scale = cls()
+        scale.low_, scale.eps_, scale.median_, scale.scale_ = (float(meta[k]) for k in ("low", "eps", "median", "scale"))
+        return scale
+
 
 class OutlierEnsemble:
     """The sum of the robustly scaled views of :data:`VIEWS` over a fitted tabae model."""
 
     def fit(self, model, df: pd.DataFrame, random_state: int | None) -> OutlierEnsemble:
-        from sklearn.ensemble import IsolationForest
-
         self.model_ = model
         self.columns_ = list(df.columns)
         schema = getattr(getattr(model, "encoder_", None), "schema_", None)
@@ -223,7 +268,7 @@ class OutlierEnsemble:
             self.latent_ = LatentGaussian().fit(model.encode(df))
         self.has_isolation_ = hasattr(model, "encoder_")
         if self.has_isolation_:
-            self.isolation_ = IsolationForest(random_state=random_state).fit(self._encoded(df))
+            self.isolation_ = IsolationTrees().fit(self._encoded(df), random_state)
         raw = self._raw_views(df)
         self.scales_ = {view: RobustScale().fit(values) for view, (values, _) in raw.items()}
         self.calibration_ = TailCalibration().fit(_observed_only(raw["reconstruction"][1], df))
@@ -247,7 +292,7 @@ class OutlierEnsemble:
             if self.has_latent_:
                 views["latent"] = (self.latent_.score(self.model_.encode(df)), None)
             if self.has_isolation_:
-                views["isolation"] = (-self.isolation_.score_samples(self._encoded(df)), None)
+                views["isolation"] = (self.isolation_.score(self._encoded(df)), None)
         return {view: views[view] for view in VIEWS if view in views}
 
     def views(self, df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -275,6 +320,9 @@ class OutlierEnsemble:
         return self.views(df)[0].to_numpy().sum(1)
 
     def explain(self, df: pd.DataFrame) -> np.ndarray:
+        return self.score_and_explain(df)[1]
+
+    def score_and_explain(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Per-column contributions ``(n, C)``, in the fitted column order, that sum to :meth:`score`.
 
         The row's score is shared among its cells in proportion to how unusual each cell
@@ -287,13 +335,56 @@ class OutlierEnsemble:
         sharing each view's score by its own proportions (top-1 .692 against .664, seed 0).
         """
         if len(df) == 0:
-            return np.zeros((0, len(self.columns_)))
+            return np.zeros(0), np.zeros((0, len(self.columns_)))
         df = df[self.columns_]
         frame, reconstruction, marginal = self.views(df)
         observed = df.notna().to_numpy() & self.blamable_
         share_rec = _shares(self.calibration_.transform(_observed_only(reconstruction, df)), observed)
         share_marg = _shares(marginal, observed)
-        return frame.to_numpy().sum(1)[:, None] * (share_rec + share_marg) / 2
+        scores = frame.to_numpy().sum(1)
+        return scores, scores[:, None] * (share_rec + share_marg) / 2
+
+    # ------------------------------------------------------------------ model files
+    def get_state(self) -> tuple[dict, dict]:
+        """JSON metadata and named tensors (the model's own are saved by its owner)."""
+        meta = {
+            "columns": [to_json_value(c) for c in self.columns_],
+            "blamable": self.blamable_.tolist(),
+            "has_latent": self.has_latent_, "has_isolation": self.has_isolation_,
+            "scales": {view: scale.get_state() for view, scale in self.scales_.items()},
+        }
+        tensors = {}
+        parts = {"marginal": self.marginal_, "calibration": self.calibration_}
+        if self.has_latent_:
+            parts["latent"] = self.latent_
+        if self.has_isolation_:
+            parts["isolation"] = self.isolation_
+        for name, part in parts.items():
+            meta[name], part_tensors = part.get_state()
+            tensors.update({f"{name}/{k}": v for k, v in part_tensors.items()})
+        return meta, tensors
+
+    @classmethod
+    def from_state(cls, meta: dict, tensors: dict, model) -> OutlierEnsemble:
+        def section(prefix):
+            return {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + "/")}
+
+        ensemble = cls()
+        ensemble.model_ = model
+        ensemble.columns_ = [from_json_value(c) for c in meta["columns"]]
+        ensemble.blamable_ = np.array(meta["blamable"], dtype=bool)
+        ensemble.has_latent_, ensemble.has_isolation_ = bool(meta["has_latent"]), bool(meta["has_isolation"])
+        ensemble.scales_ = {view: RobustScale.from_state(v) for view, v in meta["scales"].items()}
+        ensemble.marginal_ = MarginalTails.from_state(meta["marginal"], section("marginal"))
+        ensemble.calibration_ = TailCalibration.from_state(meta["calibration"], section("calibration"))
+        if ensemble.has_latent_:
+            ensemble.latent_ = LatentGaussian.from_state(meta["latent"], section("latent"))
+        if ensemble.has_isolation_:
+            ensemble.isolation_ = IsolationTrees.from_state(meta["isolation"], section("isolation"))
+        if len(ensemble.blamable_) != len(ensemble.columns_) or len(ensemble.marginal_.kinds_) != len(ensemble.columns_):
+            raise ValueError("outlier ensemble: its parts disagree on the number of columns")
+        return ensemble
+
 
 def _shares(parts: np.ndarray, observed: np.ndarray) -> np.ndarray:
     """Each row's positive parts as shares summing to 1 (even over observed cells if none is positive)."""

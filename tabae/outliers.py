@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.base import BaseEstimator, clone
 
 from tabae.adapters import SEED, check_adapter_fitted, is_model
 from tabae.estimator import TableEstimatorMixin
+from tabae.exceptions import TabaeError
 from tabae.inputs import set_feature_names, to_frame
 from tabae.nn.training import auto_epochs
 from tabae.outlier_parts import OutlierEnsemble
@@ -69,6 +71,9 @@ class AEOutlierDetector(TableEstimatorMixin, BaseEstimator):
         explanations of single broken cells, one pass per column).
     random_state : int, optional
         Seed of the default estimator (a passed ``estimator`` keeps its own).
+    n_jobs : int, "auto" or None, default=None
+        Threads the model may use (its ``n_jobs``, set at fit and after loading); None
+        keeps the model's own setting, one thread for the default model.
     verbose : bool, default=True
         Show a progress bar while the default estimator fits.
 
@@ -112,14 +117,17 @@ class AEOutlierDetector(TableEstimatorMixin, BaseEstimator):
         "contamination": [Options("auto"), Interval(float, 0, 0.5, closed="right")],
         "method": [Options(*_METHODS)],
         "random_state": SEED,
+        "n_jobs": [NoneValue(), Options("auto", -1), Interval(int, 1, None)],
         "verbose": [Boolean()],
     }
 
-    def __init__(self, estimator=None, *, contamination=0.1, method="ensemble", random_state=None, verbose=True):
+    def __init__(self, estimator=None, *, contamination=0.1, method="ensemble", random_state=None, n_jobs=None,
+                 verbose=True):
         self.estimator = estimator
         self.contamination = contamination
         self.method = method
         self.random_state = random_state
+        self.n_jobs = n_jobs
         self.verbose = verbose
 
     def fit(self, X, y=None):
@@ -148,6 +156,8 @@ class AEOutlierDetector(TableEstimatorMixin, BaseEstimator):
                                 random_state=self.random_state, verbose=self.verbose)
         else:
             model = clone(self.estimator)
+        if self.n_jobs is not None:
+            model.set_params(n_jobs=self.n_jobs)
         self.model_ = model.fit(df)
         set_feature_names(self, list(df.columns), was_frame)
         self.ensemble_ = None
@@ -172,6 +182,8 @@ class AEOutlierDetector(TableEstimatorMixin, BaseEstimator):
 
     def _frame(self, X) -> tuple[pd.DataFrame, bool]:
         check_adapter_fitted(self)
+        if self.n_jobs is not None and self.model_.n_jobs != self.n_jobs:  # set_params after fit or load
+            self.model_.set_params(n_jobs=self.n_jobs)
         return to_frame(X, list(self.model_.feature_names_in_))
 
     def _scores(self, df: pd.DataFrame) -> np.ndarray:
@@ -251,12 +263,79 @@ class AEOutlierDetector(TableEstimatorMixin, BaseEstimator):
             A frame indexed like ``X`` (columns = the fitted columns) for a frame, an
             array for an array. Missing cells contribute exactly 0.
         """
+        return self.score_and_explain(X)[1]
+
+    def score_and_explain(self, X):
+        """:meth:`decision_function` and :meth:`explain` in one pass over ``X``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        contributions : DataFrame or ndarray of shape (n_samples, n_features)
+            As :meth:`explain` returns them.
+        """
         df, was_frame = self._frame(X)
         if self.ensemble_ is not None:
-            values = self.ensemble_.explain(df)
-            return pd.DataFrame(values, index=df.index, columns=self.ensemble_.columns_) if was_frame else values
+            scores, values = self.ensemble_.score_and_explain(df)
+            return scores, (pd.DataFrame(values, index=df.index, columns=self.ensemble_.columns_) if was_frame else values)
         contributions = self.model_.decision_function(df, per_column=True, method=self.method)
-        return contributions if was_frame else np.asarray(contributions)
+        return self._scores(df), (contributions if was_frame else np.asarray(contributions))
+
+    # ================================================================== model files
+    def save(self, path) -> None:
+        """Write the fitted detector (its model, its ensemble, its threshold) to ``path``.
+
+        The file is a tabae model file (JSON and raw arrays, sealed with a SHA-256; no
+        pickle): :func:`tabae.load` reads it back as a detector whose scores, labels and
+        explanations equal this one's, and ``tabae score`` scores tables with it.
+        """
+        from tabae.persistence import write_model_file
+
+        check_adapter_fitted(self)
+        if not hasattr(self.model_, "_fitted_state"):
+            raise TabaeError(f"cannot save a detector over a {type(self.model_).__name__}: only tabae models save")
+        model_meta, model_tensors = self.model_._fitted_state()
+        params = self.get_params(deep=False)
+        params["estimator"] = None if self.estimator is None else model_meta["params"]
+        if isinstance(params["random_state"], np.random.Generator):
+            params["random_state"] = None  # a generator is not data
+        meta = {
+            "class": type(self).__name__,
+            "params": params,
+            "model": model_meta,
+            "ensemble": None,
+            "fitted": {"threshold": self.threshold_, "frame_input": hasattr(self, "feature_names_in_")},
+        }
+        tensors = {f"model/{k}": v for k, v in model_tensors.items()}
+        tensors["decision_scores"] = torch.tensor(np.asarray(self.decision_scores_, dtype=np.float64))
+        if self.ensemble_ is not None:
+            meta["ensemble"], ensemble_tensors = self.ensemble_.get_state()
+            tensors.update({f"ensemble/{k}": v for k, v in ensemble_tensors.items()})
+        write_model_file(path, meta, tensors)
+
+    @classmethod
+    def _from_fitted_state(cls, meta: dict, tensors: dict, device: str = "auto") -> AEOutlierDetector:
+        """Rebuild a fitted detector from what :meth:`save` wrote (used by :func:`tabae.load`)."""
+        from tabae.models.loading import model_from_state
+
+        def section(prefix):
+            return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+        model = model_from_state(meta["model"], section("model/"), device)
+        params = dict(meta["params"])
+        if params["estimator"] is not None:
+            params["estimator"] = clone(model)  # the unfitted model it was fitted from
+        detector = cls(**params)
+        detector.model_ = model
+        names = list(model.feature_names_in_) if hasattr(model, "feature_names_in_") else model.encoder_.schema_.names
+        set_feature_names(detector, names, meta["fitted"]["frame_input"])
+        detector.ensemble_ = None
+        if meta["ensemble"] is not None:
+            detector.ensemble_ = OutlierEnsemble.from_state(meta["ensemble"], section("ensemble/"), model)
+        detector.decision_scores_ = tensors["decision_scores"].numpy()
+        detector.threshold_ = float(meta["fitted"]["threshold"])
+        detector.labels_ = (detector.decision_scores_ > detector.threshold_).astype(int)
+        return detector
 
 
 def _forest_seed(random_state):

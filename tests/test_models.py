@@ -128,7 +128,7 @@ BAD_VALUES = {
     "n_jobs": 0, "device": "tpu", "random_state": -1, "verbose": "yes", "mask_rate": 1.0, "sparsity": -0.1,
     "contractive": -0.1, "gaussian_blend": "yes", "neighbour_blend": -1, "swap_rate": 1.5,
     "beta": -1.0, "kl_warmup": -1, "free_bits": -0.5, "prior": "flow", "prior_components": 0,
-    "autoregressive": "yes", "category_blend": "yes",
+    "autoregressive": "yes", "category_blend": "yes", "spread_ties": "yes",
 }
 
 

@@ -258,3 +258,57 @@ def test_ensemble_reads_columns_by_name_and_ignores_keys(extremes):
     new_ids = keyed.iloc[:50].assign(customer=[f"new{i}" for i in range(50)])  # fresh ids are not strange
     np.testing.assert_allclose(det.decision_function(new_ids), det.decision_scores_[:50])
     assert det.decision_function(keyed.iloc[:0]).shape == (0,) and det.explain(keyed.iloc[:0]).shape == (0, 5)
+
+
+def test_isolation_trees_score_as_scikit_learns_forest_and_row_by_row():
+    from sklearn.ensemble import IsolationForest
+
+    from tabae.isolation import IsolationTrees
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 5)).astype(np.float32)
+    X[:10] += 5.0
+    trees = IsolationTrees().fit(X, random_state=1)
+    reference = -IsolationForest(random_state=1).fit(X).score_samples(X)
+    np.testing.assert_allclose(trees.score(X), reference, rtol=1e-12)
+    np.testing.assert_array_equal(trees.score(X[3:4]), trees.score(X)[3:4])
+    meta, tensors = trees.get_state()
+    np.testing.assert_array_equal(IsolationTrees.from_state(meta, tensors).score(X), trees.score(X))
+
+
+@pytest.mark.parametrize("method", ["ensemble", "reconstruction"])
+def test_detector_saves_and_loads_with_its_ensemble(extremes, tmp_path, method):
+    df, labels, bad, cols = extremes
+    keyed = df.assign(level=np.where(df["x"] > 1, 3, 7))  # an integer category: its levels round-trip as ints
+    det = tabae.AEOutlierDetector(tabae.Autoencoder(random_state=0, **FAST), method=method,
+                                  contamination="auto", random_state=0).fit(keyed)
+    det.save(tmp_path / "det.tabae")
+    loaded = tabae.load(tmp_path / "det.tabae")
+    assert type(loaded) is tabae.AEOutlierDetector and loaded.get_params()["method"] == method
+    rows = keyed.iloc[np.r_[bad[:20], 0:30]]
+    np.testing.assert_array_equal(loaded.decision_function(rows), det.decision_function(rows))
+    pd.testing.assert_frame_equal(loaded.explain(rows), det.explain(rows))
+    np.testing.assert_array_equal(loaded.predict(rows), det.predict(rows))
+    np.testing.assert_array_equal(loaded.labels_, det.labels_)
+    assert loaded.threshold_ == det.threshold_ and list(loaded.feature_names_in_) == list(keyed.columns)
+    scores, why = loaded.score_and_explain(rows)
+    np.testing.assert_array_equal(scores, loaded.decision_function(rows))
+    np.testing.assert_allclose(why.sum(axis=1), scores, atol=1e-9)
+
+
+def test_detector_file_scores_from_the_command_line(extremes, tmp_path):
+    from tabae.cli import main
+
+    df, labels, bad, cols = extremes
+    table, model, out = tmp_path / "t.parquet", tmp_path / "det.tabae", tmp_path / "scores.parquet"
+    df.assign(row=np.arange(len(df))).to_parquet(table)
+    df.to_parquet(tmp_path / "fit.parquet")
+    assert main(["fit", str(tmp_path / "fit.parquet"), "-o", str(model), "--model", "detector", "--quiet"]) == 0
+    assert main(["score", str(model), str(table), "-o", str(out), "--keep", "row", "--batch-size", "400"]) == 0
+    scored = pd.read_parquet(out)
+    det = tabae.load(model)
+    np.testing.assert_array_equal(scored["score"].to_numpy(), det.decision_function(df))
+    assert roc_auc_score(labels, scored["score"]) > 0.97
+    assert (scored["top_column"].iloc[bad].to_numpy() == cols).mean() > 0.85
+    assert scored["top_column"][scored["score"] == 0].isna().all()  # typical rows: nothing to blame
+    assert main(["impute", str(model), str(table), "-o", str(tmp_path / "f.parquet")]) == 2

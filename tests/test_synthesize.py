@@ -1,5 +1,7 @@
+import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import tabae
 from tabae.metrics import column_shapes
@@ -145,3 +147,36 @@ def test_bad_requests(vae, n, conditions, fragment):
 def test_unfitted():
     with pytest.raises(tabae.NotFittedError):
         tabae.TabularVAE().sample(5)
+
+
+def test_dominant_ties_are_spread_over_their_share_of_the_code():
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    spike = np.where(rng.random(n) < 0.85, 0.0, rng.lognormal(3.0, 1.0, n))
+    df = pd.DataFrame({"gain": spike, "age": rng.integers(18, 80, n).astype(float),
+                       "kind": rng.choice(["a", "b"], n)})
+    vae = tabae.TabularVAE(**{**FAST, "epochs": 1}, random_state=0).fit(df)
+    ties = vae._dominant_ties
+    assert ties is not None and ties.position.tolist() == [0]  # the spike only: age's ties hold < half
+    assert 0.80 < float(ties.high - ties.low) < 0.90
+    X, M = vae.encoder_.transform(df)
+    x, m = torch.from_numpy(X), torch.from_numpy(M)
+    spread = ties.spread(x, m)
+    zero = df["gain"].to_numpy() == 0
+    assert torch.equal(spread[~torch.from_numpy(zero)], x[~torch.from_numpy(zero)])  # other cells kept
+    codes = spread[torch.from_numpy(zero), 0].numpy()
+    back = vae.encoder_.encoders_[0].inverse(codes[:, None])
+    assert np.all(back == 0.0) and codes.std() > 0.3  # spread, yet every code decodes to the tie
+    assert tabae.TabularVAE(spread_ties=False, **{**FAST, "epochs": 1}).fit(df)._dominant_ties is None
+
+
+def test_spread_ties_keep_the_spikes_share_in_samples():
+    rng = np.random.default_rng(1)
+    n = 3000
+    x = rng.normal(size=n)
+    gain = np.where(rng.random(n) < 0.9, 0.0, np.exp(2 + x))
+    df = pd.DataFrame({"x": x, "gain": gain, "g": np.where(x > 0, "hi", "lo")})
+    synthetic = tabae.TabularVAE(random_state=0, **{**FAST, "epochs": 30}).fit(df).sample(4000, random_state=0)
+    assert abs((synthetic["gain"] > 0).mean() - 0.1) < 0.04
+    assert (synthetic["gain"] >= 0).all()

@@ -9,8 +9,9 @@ model sees the same values whether it gets the table in one piece or in chunks.
 :func:`check_columns` compares an input's Arrow schema with the model's schema before
 anything is read, so that a wrong file fails at once with one line naming the column.
 
-Only the public schema is used (``model.encoder_.schema_``: a
-:class:`~tabae.schema.TableSchema` of :class:`~tabae.schema.ColumnSpec`).
+Only the public schema is used (``model.encoder_.schema_``, a detector's model's for an
+:class:`~tabae.AEOutlierDetector`: a :class:`~tabae.schema.TableSchema` of
+:class:`~tabae.schema.ColumnSpec`; :func:`fitted_schema`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pandas.api import types as ptypes
 from tabae.exceptions import SchemaError
 from tabae.schema import ColumnSpec, TableSchema
 
-__all__ = ["check_columns", "coerce_frame", "coerce_series", "csv_column_types", "sample_dtypes",
+__all__ = ["fitted_schema", "check_columns", "coerce_frame", "coerce_series", "csv_column_types", "sample_dtypes",
            "to_frame", "to_batch", "INDEX_COLUMN_PREFIX"]
 
 #: Columns pandas writes for a non-default index: carried through, never modelled.
@@ -34,6 +35,11 @@ _KIND_WORDS = {"numeric": "numbers", "integer": "integers", "categorical": "cate
 
 
 # ---------------------------------------------------------------------- before any work
+def fitted_schema(model) -> TableSchema:
+    """The table schema a fitted model, or a fitted detector's model, was fitted on."""
+    return getattr(model, "model_", model).encoder_.schema_
+
+
 def check_columns(arrow_schema: pa.Schema, schema: TableSchema) -> list[str]:
     """Check an input's columns and types against the fitted ones; return the extra columns.
 

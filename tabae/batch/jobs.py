@@ -14,7 +14,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from tabae.batch.coerce import INDEX_COLUMN_PREFIX, check_columns, coerce_frame, sample_dtypes, to_batch, to_frame
+from tabae.batch.coerce import (
+    INDEX_COLUMN_PREFIX,
+    check_columns,
+    coerce_frame,
+    fitted_schema,
+    sample_dtypes,
+    to_batch,
+    to_frame,
+)
 from tabae.batch.progress import Progress
 from tabae.batch.sinks import AtomicSink
 from tabae.batch.sources import Source
@@ -44,7 +52,7 @@ def impute_frame(model, frame: pd.DataFrame) -> pd.DataFrame:
     >>> list(filled.columns) == list(chunk.columns), bool(filled[df.columns].notna().all().all())
     (True, True)
     """
-    schema = model.encoder_.schema_
+    schema = fitted_schema(model)
     names = schema.names
     filled = coerce_frame(model.impute(coerce_frame(frame[names], schema)), schema)
     out = frame.copy(deep=False)
@@ -56,8 +64,13 @@ def impute_frame(model, frame: pd.DataFrame) -> pd.DataFrame:
 def score_frame(model, frame: pd.DataFrame, keep=(), method: str = "auto") -> pd.DataFrame:
     """The outlier score of each row (``decision_function``) and its largest contributor.
 
+    ``model`` is a fitted tabae model (scored with ``method``) or a fitted
+    :class:`~tabae.AEOutlierDetector` (scored as it scores: its ensemble by default;
+    ``method`` is then not used).
+
     Returns a frame with the ``keep`` columns (as they are), ``score`` (float64,
-    higher = stranger) and ``top_column`` (the column contributing most to the score).
+    higher = stranger) and ``top_column`` (the column contributing most to the score;
+    null where no column contributes anything).
 
     Examples
     --------
@@ -68,14 +81,21 @@ def score_frame(model, frame: pd.DataFrame, keep=(), method: str = "auto") -> pd
     >>> list(scored.columns), scored["score"].dtype.name
     (['id', 'score', 'top_column'], 'float64')
     """
-    schema = model.encoder_.schema_
+    schema = fitted_schema(model)
     names = schema.names
-    contrib = model.decision_function(coerce_frame(frame[names], schema), per_column=True, method=method)
-    values = np.ascontiguousarray(contrib.to_numpy(dtype=np.float64))
+    rows = coerce_frame(frame[names], schema)
+    if hasattr(model, "score_and_explain"):  # a detector: its own score, and its explanation
+        scores, contrib = model.score_and_explain(rows)
+        values = np.ascontiguousarray(contrib.to_numpy(dtype=np.float64))
+    else:
+        contrib = model.decision_function(rows, per_column=True, method=method)
+        values = np.ascontiguousarray(contrib.to_numpy(dtype=np.float64))
+        # Summed as decision_function sums (a C-ordered row sum), so values match it exactly.
+        scores = values.sum(axis=1)
     out = {name: frame[name] for name in keep}
-    # Summed as decision_function sums (a C-ordered row sum), so values match it exactly.
-    out["score"] = pd.Series(values.sum(axis=1), index=frame.index, dtype=np.float64)
+    out["score"] = pd.Series(scores, index=frame.index, dtype=np.float64)
     top = np.asarray(names, dtype=object)[values.argmax(axis=1)] if len(values) else np.zeros(0, object)
+    top[~values.any(axis=1)] = None  # nothing contributes (a detector's typical rows score 0): no top column
     out["top_column"] = pd.Series(top, index=frame.index, dtype="str")
     return pd.DataFrame(out, index=frame.index)
 
@@ -88,7 +108,7 @@ def score_schema(arrow_schema: pa.Schema, keep=()) -> pa.Schema:
 
 def sample_schema(model) -> pa.Schema:
     """The Arrow schema of generated rows (:func:`~tabae.batch.coerce.sample_dtypes`)."""
-    dtypes = sample_dtypes(model.encoder_.schema_)
+    dtypes = sample_dtypes(fitted_schema(model))
     empty = pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in dtypes.items()})
     return pa.Schema.from_pandas(empty, preserve_index=False).remove_metadata()
 
@@ -99,7 +119,7 @@ def check_keep(arrow_schema: pa.Schema, model, keep) -> list[str]:
     absent = [k for k in keep if k not in names]
     if absent:
         raise SchemaError(f"--keep names column(s) {absent} that the input does not have")
-    extra = check_columns(arrow_schema, model.encoder_.schema_)
+    extra = check_columns(arrow_schema, fitted_schema(model))
     refused = [c for c in extra if c not in keep and not c.startswith(INDEX_COLUMN_PREFIX)]
     if refused:
         raise SchemaError(
@@ -118,7 +138,7 @@ def run_impute(model, source: Source, target, *, batch_size: int = DEFAULT_BATCH
     The output has the input's Arrow schema (column order, types, partition columns);
     columns the model was not fitted on are carried through unchanged.
     """
-    check_columns(source.schema, model.encoder_.schema_)
+    check_columns(source.schema, fitted_schema(model))
     schema = source.schema
     with AtomicSink(target, schema) as sink, Progress(source.count_rows(), progress, "impute") as bar, \
             warnings_once():
@@ -151,7 +171,7 @@ def run_sample(model, n: int, target, *, batch_size: int = DEFAULT_BATCH_SIZE, r
     if not hasattr(model, "iter_samples"):
         raise TabaeError(f"a {type(model).__name__} cannot generate rows; fit a TabularVAE (tabae fit --model vae)")
     schema = sample_schema(model)
-    dtypes = sample_dtypes(model.encoder_.schema_)
+    dtypes = sample_dtypes(fitted_schema(model))
     with AtomicSink(target, schema) as sink, Progress(n, progress, "sample") as bar:
         for chunk in model.iter_samples(n, chunk_size=batch_size, random_state=random_state):
             sink.write(_to_batch(chunk.astype(dtypes), schema))

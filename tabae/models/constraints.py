@@ -89,4 +89,5 @@ VAE_CONSTRAINTS = {
     "prior": [Options("gmm", "normal")],
     "prior_components": [Interval(int, 1, None)],
     "autoregressive": [Boolean()],
+    "spread_ties": [Boolean()],
 }

