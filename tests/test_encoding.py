@@ -373,3 +373,33 @@ def test_mode_encoder_failure_names_the_column(monkeypatch):
     df = pd.DataFrame({"v": np.arange(50.0)})
     with pytest.raises(tabae.SchemaError, match=r"column 'v'.*numeric_encoding=\"quantile\""):
         TableEncoder(numeric="mode").fit(df)
+
+
+def test_discrete_numeric_columns_decode_to_their_own_values():
+    rng = np.random.default_rng(0)
+    amounts = np.where(rng.random(5000) < 0.9, 0.0, rng.choice([114.0, 401.0, 2174.0, 7688.0, 99999.0], 5000))
+    enc = QuantileNormalEncoder().fit(amounts)
+    assert enc.support_.tolist() == [0.0, 114.0, 401.0, 2174.0, 7688.0, 99999.0]
+    codes = rng.normal(size=(20000, 1)).astype(np.float32)
+    decoded = enc.inverse(codes)
+    assert set(np.unique(decoded)) <= set(enc.support_)  # never a value the column never had
+    np.testing.assert_array_equal(enc.inverse(enc.transform(amounts)), amounts)
+    drawn = enc.inverse(enc.transform(amounts)[rng.permutation(5000)])  # shares kept
+    assert abs((drawn == 0).mean() - 0.9) < 0.02
+    # a point estimate is a mean: it still interpolates
+    assert not set(enc.point(codes[:50], np.ones(50)).tolist()) <= set(enc.support_)
+    again = ColumnEncoder.from_dict(enc.to_dict())
+    np.testing.assert_array_equal(again.inverse(codes), decoded)
+    old = enc.to_dict()
+    del old["state"]["support"]  # a file from before: interpolates as it did
+    assert ColumnEncoder.from_dict(old).support_ is None
+
+
+def test_continuous_numeric_columns_still_interpolate():
+    values = np.random.default_rng(1).normal(size=3000).round(2)  # ~500 distinct values, ~6 repeats
+    assert QuantileNormalEncoder().fit(values).support_ is not None
+    continuous = np.random.default_rng(1).normal(size=3000)
+    enc = QuantileNormalEncoder().fit(continuous)
+    assert enc.support_ is None
+    decoded = enc.inverse(np.random.default_rng(2).normal(size=(1000, 1)))
+    assert len(np.setdiff1d(decoded, continuous)) > 900

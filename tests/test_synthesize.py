@@ -180,3 +180,31 @@ def test_spread_ties_keep_the_spikes_share_in_samples():
     synthetic = tabae.TabularVAE(random_state=0, **{**FAST, "epochs": 30}).fit(df).sample(4000, random_state=0)
     assert abs((synthetic["gain"] > 0).mean() - 0.1) < 0.04
     assert (synthetic["gain"] >= 0).all()
+
+
+def test_generated_categories_are_calibrated_to_the_training_shares():
+    rng = np.random.default_rng(2)
+    n = 3000
+    x = rng.normal(size=n)
+    level = rng.choice(["common", "middle", "rare", "rarer"], n, p=[0.7, 0.2, 0.07, 0.03])
+    df = pd.DataFrame({"x": x + (level == "rare"), "level": level, "flag": rng.random(n) < 0.15,
+                       "y": x * 2 + rng.normal(size=n)})
+    vae = tabae.TabularVAE(random_state=0, **{**FAST, "epochs": 10}).fit(df)
+    assert vae.sample_bias_.shape == (vae.encoder_.n_features_,)
+
+    def share_error(model):
+        s = model.sample(6000, random_state=1)
+        real = df["level"].value_counts(normalize=True)
+        fake = s["level"].value_counts(normalize=True).reindex(real.index).fillna(0)
+        return float((real - fake).abs().sum()) + abs(float(s["flag"].mean()) - 0.15)
+
+    calibrated = share_error(vae)
+    bias = vae.sample_bias_
+    vae.sample_bias_ = None  # a file from before the calibration: samples without offsets
+    uncalibrated = share_error(vae)
+    vae.sample_bias_ = bias
+    assert calibrated < 0.05 and calibrated <= uncalibrated + 0.01
+    holed = df.mask(rng.random(df.shape) < 0.1)
+    filled = vae.impute_draws(holed, n_draws=1, random_state=0)[0]  # imputation never uses the offsets
+    vae.sample_bias_ = None
+    pd.testing.assert_frame_equal(vae.impute_draws(holed, n_draws=1, random_state=0)[0], filled)

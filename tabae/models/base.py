@@ -411,7 +411,7 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
 
     @torch.no_grad()
     def draw_in_column_order(self, base, x, given, rand: RowRandom, stream: int, draw_missing: bool = False,
-                             forced: dict | None = None):
+                             forced: dict | None = None, logit_bias: torch.Tensor | None = None):
         """Fill the cells not ``given`` column by column (table order), each column's heads
         seeing the cells filled before it: the autoregressive decoder's way to draw.
 
@@ -422,6 +422,8 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
         column alone, so the cost grows linearly with the number of columns.
         ``forced`` ``{column: ForcedLevels | ForcedMissing}`` (synthesis under conditions,
         tabae/nn/forced.py) draws those columns restricted to their condition.
+        ``logit_bias`` ``(D,)`` is added to the heads' outputs before drawing (the
+        calibration of generated categories, :func:`tabae.synthesize.fit_sample_bias`).
         Returns the encoded rows ``(N, D)``, observed flags ``(N, C)`` and each row's
         probability of having met the forced conditions unrestricted ``(N,)`` (ones
         without ``forced``).
@@ -444,6 +446,8 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
             local = torch.arange(int(offsets[k]), int(offsets[k + 1]), device=base.device)
             out = base[:, plan.units] + made.outputs(local)  # (N, w + g + 1)
             mean, raw, mask_logit = out.split([plan.width, plan.n_gauss, 1], dim=1)
+            if logit_bias is not None:
+                mean = mean + logit_bias[plan.feats]
             force = forced.get(j) if forced else None
             if force is not None:
                 drawn, seen, p_met = force.draw(mean, mask_logit, plan.index, float(self.missing_rates_[j]),

@@ -327,9 +327,10 @@ class TabularVAE(BaseAutoencoder):
 
     # The generative side lives in tabae/synthesize.py.
     def _after_fit(self, X, M):
-        from tabae.synthesize import fit_latent_prior
+        from tabae.synthesize import fit_latent_prior, fit_sample_bias
 
         self.latent_prior_ = fit_latent_prior(self, X, M)
+        self.sample_bias_ = fit_sample_bias(self, X, M)
 
     @model_threads
     def sample(self, n: int, random_state=None, conditions=None, start: int = 0):
@@ -369,7 +370,10 @@ class TabularVAE(BaseAutoencoder):
         return threaded_iter(chunks, self.n_jobs)
 
     def _extra_tensors(self):
-        return dict(self.latent_prior_)
+        return {**self.latent_prior_, "sample_bias": self.sample_bias_}
 
     def _set_extra_tensors(self, tensors):
-        self.latent_prior_ = dict(tensors)
+        tensors = dict(tensors)
+        # files from before the categories' calibration have no offsets: none are used
+        self.sample_bias_ = tensors.pop("sample_bias", None)
+        self.latent_prior_ = tensors
