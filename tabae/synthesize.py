@@ -66,8 +66,10 @@ def fit_latent_prior(model, X: torch.Tensor, M: torch.Tensor) -> dict[str, torch
     }
 
 
-#: Rows drawn per round of the categories' calibration, and the rounds.
+#: Rows drawn per round of the categories' calibration (fewer on tables of more than 16
+#: columns: at most this many cells per round, and at least 1,024 rows), and the rounds.
 _CALIBRATION_ROWS = 16_384
+_CALIBRATION_CELLS = 16_384 * 16
 _CALIBRATION_ROUNDS = 3
 
 
@@ -98,8 +100,9 @@ def fit_sample_bias(model, X: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
     sampler = _Sampler(model, seed)
     is_flag = torch.zeros(len(positions), dtype=torch.bool, device=X.device)
     is_flag[index.cat_valid.sum():] = True
+    rows = int(np.clip(_CALIBRATION_CELLS // index.n_columns, 1024, _CALIBRATION_ROWS))
     for round_ in range(_CALIBRATION_ROUNDS):
-        keys = _keys(round_ * _CALIBRATION_ROWS, (round_ + 1) * _CALIBRATION_ROWS)
+        keys = _keys(round_ * rows, (round_ + 1) * rows)
         encoded, known = sampler.encoded(keys, bias)
         seen = known[:, columns].float()
         n = seen.sum(0)
