@@ -75,27 +75,32 @@ _CALIBRATION_ROUNDS = 3
 
 @torch.no_grad()
 def fit_sample_bias(model, X: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
-    """``(D,)`` logit offsets for the categories and flags of generated rows, so that their
-    shares match the training table's (zeros elsewhere).
+    """``(D + C,)`` logit offsets for generated rows: the ``D`` features' (categories and
+    flags; zeros for numbers) so that their shares match the training table's, then the
+    ``C`` columns' missingness heads so that their rates of holes do.
 
-    A VAE's categorical heads are slightly miscalibrated in aggregate: on adult the model
-    drew ``education = "HS-grad"`` for 28% of rows against 32% real, and a classifier
-    telling synthetic rows from real ones used that first. Like raking a survey to known
-    margins, each round draws rows from the model, compares every level's share among
-    the rows where its column is observed with the training share, and moves that
-    level's logit by the log of their ratio (with half a row added to both counts, so
-    rare levels move little on little evidence). The autoregressive decoder conditions
-    each later column on the calibrated draws, so the pairs follow. Only :meth:`sample`
-    uses the offsets: imputations and scores do not.
+    A VAE's heads are slightly miscalibrated in aggregate: on adult the model drew
+    ``education = "HS-grad"`` for 28% of rows against 32% real, and a classifier telling
+    synthetic rows from real ones used that first; on yrbss it left ``race`` missing in
+    18% of rows against 21%. Like raking a survey to known margins, each round draws
+    rows from the model, compares every level's share among the rows where its column
+    is observed (and every column's share of observed cells) with the training share,
+    and moves the logit by the change of log-odds between them (with half a row added to
+    each count, so rare levels move little on little evidence). The autoregressive
+    decoder conditions each later column on the calibrated draws, so the pairs follow.
+    Only :meth:`sample` uses the offsets: imputations and scores do not.
     """
     index = model.span_index_
+    n_features = index.n_features
     positions = torch.cat([index.cat_pos[index.cat_valid], index.bin_pos])
-    bias = torch.zeros(index.n_features, device=X.device)
-    if positions.numel() == 0:
+    holes = torch.nonzero(model.missing_rates_ > 0).squeeze(1)  # columns whose holes are drawn
+    bias = torch.zeros(n_features + index.n_columns, device=X.device)
+    if positions.numel() == 0 and holes.numel() == 0:
         return bias
     columns = index.feature_column[positions]
     observed = M[:, columns].float()  # (N, K) rows where the level's column is observed
     target = (X[:, positions] * observed).sum(0) / observed.sum(0).clamp(min=1.0)  # (K,)
+    target_seen = M[:, holes].float().mean(0)  # (H,) share of observed cells
     seed = int(torch.randint(2**31 - 1, (1,)))
     sampler = _Sampler(model, seed)
     is_flag = torch.zeros(len(positions), dtype=torch.bool, device=X.device)
@@ -106,13 +111,21 @@ def fit_sample_bias(model, X: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
         encoded, known = sampler.encoded(keys, bias)
         seen = known[:, columns].float()
         n = seen.sum(0)
-        count = (encoded[:, positions] * seen).sum(0)
-        want = target * n
-        step = torch.log((want + 0.5) / (count + 0.5))
-        # a flag's logit moves by the change of its log-odds
-        flag_step = step - torch.log((n - want + 0.5) / (n - count + 0.5))
+        step = _log_ratio(target * n, (encoded[:, positions] * seen).sum(0))
+        # a flag's logit moves by the change of its log-odds; a level's by its share's
+        flag_step = step - _log_ratio((1 - target) * n, n - (encoded[:, positions] * seen).sum(0))
         bias[positions] += torch.where(is_flag, flag_step, step).clamp(-2.0, 2.0)
+        n_rows = float(len(keys))
+        seen_count = known[:, holes].float().sum(0)
+        hole_step = _log_ratio(target_seen * n_rows, seen_count) - _log_ratio((1 - target_seen) * n_rows,
+                                                                               n_rows - seen_count)
+        bias[n_features + holes] += hole_step.clamp(-2.0, 2.0)
     return bias
+
+
+def _log_ratio(want: torch.Tensor, have: torch.Tensor) -> torch.Tensor:
+    """``log((want + 1/2) / (have + 1/2))``: counts with half a row added to each."""
+    return torch.log((want + 0.5) / (have + 0.5))
 
 
 def _single_gaussian(latent: int, device) -> dict[str, torch.Tensor]:
@@ -282,7 +295,10 @@ class _Sampler:
         if not net.autoregressive:  # no column order to force in: conditions are all checked after
             mean, raw, mask_logits = net.decode(z)
             if bias is not None:
-                mean = mean + bias
+                n_features = mean.shape[1]
+                mean = mean + bias[:n_features]
+                if len(bias) > n_features:  # files from before the holes' calibration have none
+                    mask_logits = mask_logits + bias[n_features:]
             cells = model.draw_cells(mean, raw, rand, self._CELLS)
             observed = sample_mask(mask_logits, model.missing_rates_, rand, self._CELLS + 3)
             return cells, observed, torch.ones(len(z), device=z.device)

@@ -188,15 +188,16 @@ def test_generated_categories_are_calibrated_to_the_training_shares():
     x = rng.normal(size=n)
     level = rng.choice(["common", "middle", "rare", "rarer"], n, p=[0.7, 0.2, 0.07, 0.03])
     df = pd.DataFrame({"x": x + (level == "rare"), "level": level, "flag": rng.random(n) < 0.15,
-                       "y": x * 2 + rng.normal(size=n)})
+                       "y": np.where(rng.random(n) < 0.3, np.nan, x * 2 + rng.normal(size=n))})
     vae = tabae.TabularVAE(random_state=0, **{**FAST, "epochs": 10}).fit(df)
-    assert vae.sample_bias_.shape == (vae.encoder_.n_features_,)
+    assert vae.sample_bias_.shape == (vae.encoder_.n_features_ + vae.encoder_.n_columns_,)
 
     def share_error(model):
         s = model.sample(6000, random_state=1)
         real = df["level"].value_counts(normalize=True)
         fake = s["level"].value_counts(normalize=True).reindex(real.index).fillna(0)
-        return float((real - fake).abs().sum()) + abs(float(s["flag"].mean()) - 0.15)
+        holes = abs(float(s["y"].isna().mean()) - float(df["y"].isna().mean()))
+        return float((real - fake).abs().sum()) + abs(float(s["flag"].mean()) - 0.15) + holes
 
     calibrated = share_error(vae)
     bias = vae.sample_bias_

@@ -422,8 +422,9 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
         column alone, so the cost grows linearly with the number of columns.
         ``forced`` ``{column: ForcedLevels | ForcedMissing}`` (synthesis under conditions,
         tabae/nn/forced.py) draws those columns restricted to their condition.
-        ``logit_bias`` ``(D,)`` is added to the heads' outputs before drawing (the
-        calibration of generated categories, :func:`tabae.synthesize.fit_sample_bias`).
+        ``logit_bias`` ``(D + C,)`` is added to the heads' outputs before drawing: the
+        features' and then the missingness heads' (the calibration of generated rows,
+        :func:`tabae.synthesize.fit_sample_bias`).
         Returns the encoded rows ``(N, D)``, observed flags ``(N, C)`` and each row's
         probability of having met the forced conditions unrestricted ``(N,)`` (ones
         without ``forced``).
@@ -448,6 +449,8 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
             mean, raw, mask_logit = out.split([plan.width, plan.n_gauss, 1], dim=1)
             if logit_bias is not None:
                 mean = mean + logit_bias[plan.feats]
+                if len(logit_bias) > index.n_features:  # files from before the holes' calibration have none
+                    mask_logit = mask_logit + logit_bias[index.n_features + j]
             force = forced.get(j) if forced else None
             if force is not None:
                 drawn, seen, p_met = force.draw(mean, mask_logit, plan.index, float(self.missing_rates_[j]),
