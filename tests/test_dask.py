@@ -42,6 +42,18 @@ def test_impute_and_score_equal_one_process_with_correct_meta(fitted):
         tdask.score(ddf, path)  # the id column is extra unless kept
 
 
+def test_a_detector_scores_on_dask_as_it_does_in_one_process(fitted):
+    df, *_ = fitted
+    det = tabae.AEOutlierDetector(tabae.Autoencoder(**SMALL), random_state=0).fit(df)
+    ddf = dd.from_pandas(df, npartitions=4)
+    got = tdask.score(ddf, det).compute(scheduler="sync")
+    np.testing.assert_array_equal(got["score"].to_numpy(), det.decision_function(df))
+    why = det.explain(df)
+    expected = why.idxmax(axis=1).where(why.to_numpy().any(axis=1))  # null: nothing to blame
+    assert got["top_column"].fillna("-").tolist() == expected.fillna("-").tolist()
+    assert got["top_column"].isna().tolist() == (got["score"] == 0).tolist()
+
+
 def test_the_model_travels_as_file_bytes(fitted):
     _, path, model = fitted
     blob = tdask.ModelBlob.from_model(path)
