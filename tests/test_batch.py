@@ -303,3 +303,35 @@ def test_warnings_once_shows_each_kind_once():
                 warnings.warn(message, tabae.TabaeWarning, stacklevel=1)
     assert [str(w.message) for w in caught] == ["column 'a': 3 categories not seen at fit (e.g. ['x3'])",
                                                 "column 'b': 7 categories not seen at fit (e.g. ['x7'])"]
+
+
+def test_reading_keeps_no_more_than_a_piece_ahead_of_a_slow_consumer(tmp_path):
+    # A dataset scanner decodes ahead without limit: on a 2M-row file it held the whole
+    # decoded file while the model worked on the first batches.
+    rng = np.random.default_rng(0)
+    pd.DataFrame(rng.random((400_000, 4))).rename(columns=str).to_parquet(tmp_path / "t.parquet",
+                                                                           row_group_size=10_000)
+    decoded = 400_000 * 4 * 8
+    start, most = pa.total_allocated_bytes(), 0
+    for batch in open_source(tmp_path / "t.parquet").batches(5_000):
+        time.sleep(0.002)  # the model's turn
+        most = max(most, pa.total_allocated_bytes() - start)
+    assert most < decoded / 8, f"{most / 2**20:.1f} MB held while reading a {decoded / 2**20:.1f} MB table"
+
+
+def test_csv_folders_stream_in_exact_batches_with_their_partition_values(tmp_path):
+    rng = np.random.default_rng(1)
+    frames = {}
+    for part in ("a", "b"):
+        (tmp_path / f"part={part}").mkdir()
+        frames[part] = pd.DataFrame({"x": rng.random(30_000), "s": rng.choice(["u", "v", None], 30_000)})
+        frames[part].to_csv(tmp_path / f"part={part}" / "data.csv", index=False)
+    source = open_source(tmp_path)
+    batches = list(source.batches(7_000))
+    assert [b.num_rows for b in batches] == [7_000] * 4 + [2_000] + [7_000] * 4 + [2_000]
+    back = pa.Table.from_batches(batches).to_pandas()
+    expected = pd.concat([frames["a"].assign(part="a"), frames["b"].assign(part="b")], ignore_index=True)
+    assert back.columns.tolist() == ["x", "s", "part"]
+    np.testing.assert_array_equal(back["x"].to_numpy(), expected["x"].to_numpy())
+    assert back["s"].isna().sum() == expected["s"].isna().sum()
+    assert back["part"].tolist() == expected["part"].tolist()

@@ -30,7 +30,7 @@ def _write(path, n=12_000, row_group_size=2_500, seed=0):
 def test_the_pieces_are_the_row_groups_at_their_positions(tmp_path):
     _write(tmp_path / "t.parquet", n=7_000, row_group_size=3_000)
     pieces = input_pieces(open_source(tmp_path / "t.parquet"))
-    assert [(offset, sum(g.num_rows for g in piece.row_groups)) for piece, offset, _ in pieces] == [
+    assert [(offset, sum(g.num_rows for g in piece.row_groups)) for piece, offset in pieces] == [
         (0, 3_000), (3_000, 3_000), (6_000, 1_000)]
 
 

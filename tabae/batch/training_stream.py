@@ -36,21 +36,19 @@ from tabae.exceptions import TabaeError
 __all__ = ["RowStream", "input_pieces"]
 
 
-def input_pieces(source: Source) -> list[tuple[ds.Fragment, int, dict]]:
-    """``(piece, first row position, partition values)`` of every piece of ``source``, in
-    the order :meth:`Source.batches` reads them (file order, then row-group order)."""
+def input_pieces(source: Source) -> list[tuple[ds.Fragment, int]]:
+    """``(piece, first row position)`` of every piece of ``source``, in the order
+    :meth:`Source.batches` reads them (file order, then row-group order)."""
     pieces, offset = [], 0
     try:
-        for fragment in source.dataset.get_fragments():
-            keys = ds.get_partition_keys(fragment.partition_expression)
-            parts = fragment.split_by_row_group() if source.format == "parquet" else [fragment]
-            for part in parts:
-                # A row group's own count: count_rows() of a split fragment counts its whole file.
-                n = (sum(g.num_rows for g in part.row_groups) if source.format == "parquet"
-                     else int(part.count_rows()))
-                if n:
-                    pieces.append((part, offset, keys))
-                offset += n
+        for part in source.pieces():
+            # A row group's own count: count_rows() of a split fragment counts its whole file;
+            # a CSV file is counted by streaming one column (a scanner would decode ahead).
+            n = (sum(g.num_rows for g in part.row_groups) if source.format == "parquet"
+                 else sum(b.num_rows for b in source.piece_batches(part, columns=source.schema.names[:1])))
+            if n:
+                pieces.append((part, offset))
+            offset += n
     except (pa.ArrowException, OSError) as err:
         raise TabaeError(f"cannot read {source.path!r}: {_one_line(err)}") from err
     return pieces
@@ -106,14 +104,10 @@ class RowStream:
                 raise TabaeError(f"{self.source.path!r} has no training rows left beside the validation rows")
 
     def _read(self, piece, held_out: np.ndarray):
-        fragment, offset, keys = piece
-        schema = self.source.dataset.schema
-        columns = [c for c in self.encoder.schema_.names if c not in keys]
+        fragment, offset = piece
         try:
-            scanner = ds.Scanner.from_fragment(fragment, schema=schema, columns=columns,
-                                               batch_size=self.read_rows, use_threads=True)
             start = offset
-            for batch in scanner.to_batches():
+            for batch in self.source.piece_batches(fragment, self.read_rows, list(self.encoder.schema_.names)):
                 n = batch.num_rows
                 if not n:
                     continue
@@ -121,9 +115,6 @@ class RowStream:
                 start += n
                 keep = ~np.isin(positions, held_out, assume_unique=True)
                 frame = batch.to_pandas()
-                for name, value in keys.items():
-                    if name in self.encoder.schema_.names:
-                        frame[name] = value
                 frame = coerce_frame(frame.loc[keep].reset_index(drop=True), self.encoder.schema_)
                 x, m = self.encoder.transform(frame)
                 yield x, m
