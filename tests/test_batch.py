@@ -313,7 +313,7 @@ def test_reading_keeps_no_more_than_a_piece_ahead_of_a_slow_consumer(tmp_path):
                                                                            row_group_size=10_000)
     decoded = 400_000 * 4 * 8
     start, most = pa.total_allocated_bytes(), 0
-    for batch in open_source(tmp_path / "t.parquet").batches(5_000):
+    for _batch in open_source(tmp_path / "t.parquet").batches(5_000):
         time.sleep(0.002)  # the model's turn
         most = max(most, pa.total_allocated_bytes() - start)
     assert most < decoded / 8, f"{most / 2**20:.1f} MB held while reading a {decoded / 2**20:.1f} MB table"
