@@ -20,9 +20,9 @@ strangeness, and their sum is more robust than any of them:
 
 Each view's raw score is put on a common scale before the sum: its logarithm (scores
 span orders of magnitude on heavy-tailed tables), centred on the training median and
-divided by the interquartile range, then floored at 0. A typical training row so scores
-0 on every view, a view's weight does not depend on its units, and being very typical
-in one view never cancels what another finds.
+divided by the interquartile range, then floored softly at 0 (:func:`soft_floor`). A
+typical training row so scores about 0 on every view, a view's weight does not depend
+on its units, and being very typical in one view never cancels what another finds.
 """
 
 from __future__ import annotations
@@ -37,10 +37,15 @@ from tabae.exceptions import TabaeWarning
 from tabae.isolation import IsolationTrees
 from tabae.jsonvalues import from_json_value, to_json_value
 
-__all__ = ["MarginalTails", "TailCalibration", "LatentGaussian", "RobustScale", "OutlierEnsemble", "VIEWS"]
+__all__ = ["MarginalTails", "TailCalibration", "LatentGaussian", "RobustScale", "OutlierEnsemble", "VIEWS",
+           "soft_floor"]
 
 #: The views of :class:`OutlierEnsemble`, in the order they are reported.
 VIEWS = ("reconstruction", "latent", "marginal", "isolation")
+
+# Width of the soft floor, in interquartile ranges of a view's log-score: below about -0.3
+# a view adds nothing, above +0.3 it adds itself.
+_FLOOR_WIDTH = 0.1
 
 # Numeric columns keep at most this many reference values (an even quantile grid of the
 # training values): the tail probability is then exact to 1/50,000 on any table size.
@@ -253,6 +258,7 @@ class OutlierEnsemble:
     def fit(self, model, df: pd.DataFrame, random_state: int | None) -> OutlierEnsemble:
         self.model_ = model
         self.columns_ = list(df.columns)
+        self.view_floor_ = "soft"
         schema = getattr(getattr(model, "encoder_", None), "schema_", None)
         if schema is not None:
             kinds = ["numeric" if spec.kind in ("numeric", "integer", "datetime") else
@@ -306,8 +312,10 @@ class OutlierEnsemble:
         # Only strangeness counts: a row very typical in one view (a latent code at the
         # centre, whose log-distance is hugely negative) must not cancel what another view
         # finds. Flooring at 0 ranked outliers better on the ADBench tables (ROC-AUC .820
-        # against .816, AP .425 against .424, seed 1).
-        scaled = {view: np.maximum(self.scales_[view].transform(values), 0.0) for view, (values, _) in raw.items()}
+        # against .816, AP .425 against .424, seed 1); a soft floor better still (see
+        # soft_floor).
+        floor = soft_floor if self.view_floor_ == "soft" else _hard_floor
+        scaled = {view: floor(self.scales_[view].transform(values)) for view, (values, _) in raw.items()}
         frame = pd.DataFrame(scaled, index=df.index)
         # A row with nothing observed has nothing to be strange about: 0 on every view,
         # as the single-view scores give it.
@@ -350,7 +358,7 @@ class OutlierEnsemble:
         meta = {
             "columns": [to_json_value(c) for c in self.columns_],
             "blamable": self.blamable_.tolist(),
-            "has_latent": self.has_latent_, "has_isolation": self.has_isolation_,
+            "has_latent": self.has_latent_, "has_isolation": self.has_isolation_, "floor": self.view_floor_,
             "scales": {view: scale.get_state() for view, scale in self.scales_.items()},
         }
         tensors = {}
@@ -374,6 +382,9 @@ class OutlierEnsemble:
         ensemble.columns_ = [from_json_value(c) for c in meta["columns"]]
         ensemble.blamable_ = np.array(meta["blamable"], dtype=bool)
         ensemble.has_latent_, ensemble.has_isolation_ = bool(meta["has_latent"]), bool(meta["has_isolation"])
+        # Files written before the soft floor keep scoring as they were fitted (their
+        # threshold and training scores were computed with the hard one).
+        ensemble.view_floor_ = meta.get("floor", "hard")
         ensemble.scales_ = {view: RobustScale.from_state(v) for view, v in meta["scales"].items()}
         ensemble.marginal_ = MarginalTails.from_state(meta["marginal"], section("marginal"))
         ensemble.calibration_ = TailCalibration.from_state(meta["calibration"], section("calibration"))
@@ -384,6 +395,25 @@ class OutlierEnsemble:
         if len(ensemble.blamable_) != len(ensemble.columns_) or len(ensemble.marginal_.kinds_) != len(ensemble.columns_):
             raise ValueError("outlier ensemble: its parts disagree on the number of columns")
         return ensemble
+
+
+def soft_floor(x: np.ndarray) -> np.ndarray:
+    """``max(x, 0)`` with a rounded corner: ``w * log(1 + exp(x / w))``, ``w = 0.1``.
+
+    A hard floor gave every row that is typical in all four views a score of exactly 0:
+    a tie of a third or more of the rows, among them planted anomalies whose one
+    changed cell no view found striking, and their explanations were all zeros. The
+    soft floor keeps their order and a positive score to share among their cells. On
+    the 30 ADBench tables (seeds 0-1) it ranked outliers as well or slightly better
+    (ROC-AUC .8208 against .8200, AP .4219 against .4214), and the planted adult rows'
+    explanations named the planted column first for .728 of them against .700.
+    """
+    return _FLOOR_WIDTH * np.logaddexp(0.0, np.asarray(x, dtype=np.float64) / _FLOOR_WIDTH)
+
+
+def _hard_floor(x: np.ndarray) -> np.ndarray:
+    """``max(x, 0)``: the floor of detector files written before :func:`soft_floor`."""
+    return np.maximum(np.asarray(x, dtype=np.float64), 0.0)
 
 
 def _shares(parts: np.ndarray, observed: np.ndarray) -> np.ndarray:

@@ -260,6 +260,27 @@ def test_ensemble_reads_columns_by_name_and_ignores_keys(extremes):
     assert det.decision_function(keyed.iloc[:0]).shape == (0,) and det.explain(keyed.iloc[:0]).shape == (0, 5)
 
 
+def test_soft_floor_leaves_no_typical_row_at_exactly_zero_and_old_files_keep_the_hard_floor(extremes):
+    from tabae.outlier_parts import OutlierEnsemble, soft_floor
+
+    np.testing.assert_allclose(soft_floor(np.array([-5.0, 0.0, 5.0])), [0.1 * np.log1p(np.exp(-50.0)), 0.1 * np.log(2), 5.0])
+    df, *_ = extremes
+    det = tabae.AEOutlierDetector(tabae.Autoencoder(random_state=0, **FAST), random_state=0).fit(df)
+    scaled = det.ensemble_.views(df)[0].to_numpy()
+    assert (scaled > 0).all() and (det.decision_scores_ > 0).all()  # every row has something to explain
+    assert (det.explain(df.iloc[:50]).to_numpy().sum(1) > 0).all()
+    # A file written before the soft floor has no "floor" entry: it scores with max(x, 0),
+    # as its saved threshold and training scores were computed.
+    meta, tensors = det.ensemble_.get_state()
+    assert meta.pop("floor") == "soft"
+    old = OutlierEnsemble.from_state(meta, tensors, det.model_)
+    ens = det.ensemble_
+    raw = ens._raw_views(df)
+    hard = sum(np.maximum(ens.scales_[v].transform(values), 0.0) for v, (values, _) in raw.items())
+    np.testing.assert_allclose(old.score(df), hard, rtol=1e-12)
+    assert (old.score(df) == 0).any() and (old.score(df) <= ens.score(df)).all()
+
+
 def test_isolation_trees_score_as_scikit_learns_forest_and_row_by_row():
     from sklearn.ensemble import IsolationForest
 

@@ -95,7 +95,7 @@ def score_frame(model, frame: pd.DataFrame, keep=(), method: str = "auto") -> pd
     out = {name: frame[name] for name in keep}
     out["score"] = pd.Series(scores, index=frame.index, dtype=np.float64)
     top = np.asarray(names, dtype=object)[values.argmax(axis=1)] if len(values) else np.zeros(0, object)
-    top[~values.any(axis=1)] = None  # nothing contributes (a detector's typical rows score 0): no top column
+    top[~values.any(axis=1)] = None  # nothing contributes (a row with no observed cell): no top column
     out["top_column"] = pd.Series(top, index=frame.index, dtype="str")
     return pd.DataFrame(out, index=frame.index)
 
