@@ -57,6 +57,26 @@ def test_one_pass_of_the_stream_is_every_row_but_the_validation_rows_once(tmp_pa
     assert len(np.unique(first // 700)) > 1
 
 
+def test_a_csv_folder_streams_every_row_once_with_its_partition_values(tmp_path):
+    df = _write(tmp_path / "t.parquet", n=3_000)
+    for part, rows in (("a", slice(0, 1_800)), ("b", slice(1_800, None))):
+        (tmp_path / "csv" / f"part={part}").mkdir(parents=True)
+        df.iloc[rows].to_csv(tmp_path / "csv" / f"part={part}" / "data.csv", index=False)
+    source = open_source(tmp_path / "csv")
+    assert [offset for _, offset in input_pieces(source)] == [0, 1_800]
+    sample, positions, _ = sample_with_positions(source, 600, random_state=1, batch_size=256)
+    encoder = TableEncoder(numeric="standard").fit(sample)
+    assert "part" in encoder.schema_.names
+    val_idx = torch.arange(0, 600, 4)
+    stream = RowStream(source, encoder, positions, seed=0, read_rows=256, buffer_rows=1_000)
+    batches = stream(val_idx, 50, "cpu")
+    rows = torch.cat([next(batches)[0] for _ in range((len(df) - len(val_idx)) // 50)])
+    codes = encoder.transform(sample)[0][:, 0]
+    slope, intercept = np.polyfit(codes, sample["pos"].to_numpy(), 1)
+    seen = np.sort(np.round(rows[:, 0].numpy() * slope + intercept))
+    assert np.array_equal(seen, np.setdiff1d(np.arange(len(df)), positions[val_idx.numpy()]))
+
+
 def test_a_streamed_fit_learns_the_table_and_is_reproducible(tmp_path):
     df = _write(tmp_path / "t.parquet")
     fits = [fit_stream(tabae.DenoisingAE(epochs=15, random_state=0, verbose=False), tmp_path / "t.parquet",
