@@ -103,3 +103,22 @@ def test_neighbour_blend_rejects_bad_k(mixed_holes, k):
 def test_neighbour_blend_needs_a_one_value_numeric_code(mixed_holes):
     with pytest.raises(tabae.TabaeError, match="neighbour_blend"):
         tabae.DenoisingAE(neighbour_blend=5, numeric_encoding="mode", **FAST).fit(mixed_holes)
+
+
+def test_rows_whose_holes_ignore_the_neighbours_skip_the_search_and_fill_the_same(mixed_holes, monkeypatch):
+    from tabae.models.blending import ImputationBlend
+
+    model = tabae.DenoisingAE(neighbour_blend=5, numeric_encoding="standard", random_state=0,
+                              **{**FAST, "epochs": 3}).fit(mixed_holes)
+    blend = model.blend_
+    assert blend.config.n_bank and blend.config.n_blend and blend.config.cat_spans
+    # Half the blended columns without the neighbours, as fitted blends often have.
+    blend.weights[::2] = torch.tensor([1.0] + [0.0] * (blend.weights.shape[1] - 1))
+    blend.cat_weights[::2] = torch.tensor([1.0] + [0.0] * (blend.cat_weights.shape[1] - 1))
+    x, m = model._encode_frame(mixed_holes)
+    needing = blend._rows_needing_neighbours(model, m)
+    has_holes = (~m).any(1)
+    assert 0 < int(needing.sum()) < int(has_holes.sum())  # some rows with holes skip the search
+    skipped = model.impute(mixed_holes)
+    monkeypatch.setattr(ImputationBlend, "_rows_needing_neighbours", lambda self, model, m_in: None)
+    pd.testing.assert_frame_equal(skipped, model.impute(mixed_holes))
