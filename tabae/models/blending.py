@@ -40,6 +40,7 @@ from tabae.nn.forest import feature_columns, fit_column_forests, forest_features
 from tabae.nn.gaussian import conditional_mean, fit_gaussian_em
 from tabae.nn.neighbours import (
     completed_rows,
+    distance_terms,
     fit_stacking_weights,
     nearest_rows,
     neighbour_frequencies,
@@ -388,14 +389,15 @@ class ImputationBlend(nn.Module):
         if not self.config.n_bank:
             return None
         m_feat = m_in[:, model.span_index_.feature_column].float()
-        bank = self._bank(model)[2]
+        _, _, bank, _, terms = self._bank(model)
         if rows is None or bool(rows.all()):
-            return nearest_rows(x * m_feat, m_feat, bank, self.config.neighbours)
+            return nearest_rows(x * m_feat, m_feat, bank, self.config.neighbours, terms)
         k = int(min(self.config.neighbours, len(bank)))
         idx = torch.zeros(len(x), k, dtype=torch.long, device=x.device)
         weight = torch.zeros(len(x), k, dtype=x.dtype, device=x.device)
         if bool(rows.any()):
-            idx[rows], weight[rows] = nearest_rows((x * m_feat)[rows], m_feat[rows], bank, self.config.neighbours)
+            idx[rows], weight[rows] = nearest_rows((x * m_feat)[rows], m_feat[rows], bank, self.config.neighbours,
+                                                   terms)
         return idx, weight
 
     def _rows_needing_neighbours(self, model, m_in) -> torch.Tensor | None:
@@ -463,8 +465,9 @@ class ImputationBlend(nn.Module):
         return torch.stack(out)
 
     def _bank(self, model):
-        """The bank's values and observed flags at the blended units, its completed rows and
-        its categories one-hot (computed once: the network is fixed after fit)."""
+        """The bank's values and observed flags at the blended units, its completed rows,
+        its categories one-hot and the completed rows' distance terms (computed once: the
+        network is fixed after fit)."""
         if self._bank_cache is None:
             index, x, m = model.span_index_, self.bank_x, self.bank_m
             m_feat = m[:, index.feature_column].float()
@@ -473,7 +476,8 @@ class ImputationBlend(nn.Module):
             if self.config.cat_spans:
                 pos, valid, _ = self._cat_layout(index)
                 onehot = x[:, pos] * valid  # missing cells are all-zero rows
-            self._bank_cache = (x[:, self.pos], m_feat[:, self.pos] > 0, completed_rows(x, m_feat, mean, index), onehot)
+            completed = completed_rows(x, m_feat, mean, index)
+            self._bank_cache = (x[:, self.pos], m_feat[:, self.pos] > 0, completed, onehot, distance_terms(completed))
         return self._bank_cache
 
 
