@@ -1,4 +1,5 @@
-"""Small parts of the networks: row-position-free linear maps, the epoch budget, the mode guard."""
+"""Small parts of the networks: row-position-free linear maps, the epoch budget, the
+optimiser, the loss's shortcuts, the mode guard."""
 
 import math
 
@@ -8,9 +9,11 @@ import pytest
 import torch
 
 import tabae
+from tabae.encoding.table import TableEncoder
 from tabae.models.blending import _beats_mode
 from tabae.nn.linear import Linear, linear, times_transposed
-from tabae.nn.training import auto_epochs, effective_batch_size
+from tabae.nn.losses import SpanIndex, cell_nll
+from tabae.nn.training import FusedAdamW, TorchAdamW, _rate_factor, adamw, auto_epochs, effective_batch_size
 
 
 # Shapes that an AVX-512 MKL build computed position-dependently with F.linear (10 -> 8,
@@ -77,3 +80,53 @@ def test_the_classifiers_fit_within_a_budget():
 
     assert affordable_rows(110, 6, 101) == MAX_ROWS  # adult: every row it may take
     assert affordable_rows(5000, 0, 5000) < 100  # thousands of features and levels: the blend goes without
+
+
+def _train_steps(make_optimizer, schedule_steps=30):
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(7, 16), torch.nn.SiLU(), torch.nn.Linear(16, 3))
+    optimizer = make_optimizer(list(net.parameters()))
+    x, y = torch.randn(64, 7), torch.randn(64, 3)
+    for step in range(schedule_steps):
+        optimizer.zero_grad(set_to_none=True)
+        ((net(x) - y) ** 2).mean().backward()
+        optimizer.step(4e-3 * _rate_factor("cosine", step, schedule_steps))
+    return [p.detach().clone() for p in net.parameters()]
+
+
+def test_the_fused_adamw_call_updates_exactly_as_torch_adamw():
+    # The same kernel as torch.optim.AdamW(fused=True), called without its wrappers:
+    # the weights must agree bit for bit, or refits would drift from earlier versions.
+    class TorchFused(TorchAdamW):
+        def __init__(self, params, learning_rate, weight_decay):
+            self.optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=weight_decay, fused=True)
+
+    ours = _train_steps(lambda ps: adamw(ps, 4e-3, 1e-5))
+    theirs = _train_steps(lambda ps: TorchFused(ps, 4e-3, 1e-5))
+    assert isinstance(adamw([torch.zeros(2, requires_grad=True)], 1e-3, 0.0), FusedAdamW)
+    assert all(torch.equal(a, b) for a, b in zip(ours, theirs, strict=True))
+    # and the unfused fallback trains to nearly the same weights
+    plain = _train_steps(lambda ps: TorchAdamW(ps, 4e-3, 1e-5))
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(ours, plain, strict=True))
+
+
+def test_the_all_numeric_shortcut_gives_the_general_loss_exactly():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(50, 4)), columns=list("abcd")).mask(rng.random((50, 4)) < 0.2)
+    encoder = TableEncoder(numeric="standard").fit(df)
+    index = SpanIndex.from_spans(encoder.spans_, encoder.n_features_, encoder.n_columns_)
+    assert index.one_per_column and index.all_gauss
+    general = SpanIndex(**{**index.__dict__, "one_per_column": False, "all_gauss": False})
+    x, m = (torch.as_tensor(a) for a in encoder.transform(df))
+    mean = torch.randn(x.shape, requires_grad=True)
+    raw = torch.randn(x.shape, requires_grad=True)
+    for loss in ("gaussian", "mse"):
+        fast, slow = cell_nll(mean, raw, x, m, index, loss), cell_nll(mean, raw, x, m, general, loss)
+        assert torch.equal(fast, slow)
+        g_fast = torch.autograd.grad(fast.sum(), (mean, raw), allow_unused=True)
+        g_slow = torch.autograd.grad(slow.sum(), (mean, raw), allow_unused=True)
+        assert all((a is None and b is None) or torch.equal(a, b) for a, b in zip(g_fast, g_slow, strict=True))
+    assert torch.equal(index.per_feature(m), m[:, index.feature_column])
+    mixed = pd.DataFrame({"a": [1.0, 2.0, None] * 10, "b": ["x", "y", "x"] * 10})
+    enc = TableEncoder(numeric="standard").fit(mixed)
+    assert not SpanIndex.from_spans(enc.spans_, enc.n_features_, enc.n_columns_).all_gauss

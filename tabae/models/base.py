@@ -294,7 +294,7 @@ class BaseAutoencoder(TableEstimatorMixin, TableMethods, ClassNamePrefixFeatures
         x_in = self._swap_noise(x, m_in) if training else x
         if training and self._contractive_weight() > 0:
             x_in = x_in.detach().requires_grad_(True)
-        mu, logvar, hidden = self.net_.encode(x_in, m_in[:, index.feature_column].float(), m_in.float())
+        mu, logvar, hidden = self.net_.encode(x_in, index.per_feature(m_in).float(), m_in.float())
         z = self._latent(mu, logvar, sample=training)
         # Teacher forcing: the autoregressive part sees the real previous cells.
         mean, raw_scale, mask_logits = self.net_.decode(z, self.context(x, m))

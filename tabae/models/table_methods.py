@@ -149,12 +149,20 @@ class TableMethods:
 
     def _raw_cell_scores(self, df: pd.DataFrame, masked: bool) -> np.ndarray:
         """Per-cell NLL of the values ``(n, C)``, NaN where the cell is missing."""
+        return self._encoded_cell_scores(*self._encoded_with_jacobian(df), masked)
+
+    def _encoded_with_jacobian(self, df: pd.DataFrame):
+        """``df`` encoded ``(x, m)``, and the log-Jacobian of its values' encoding (or None)."""
         x, m = self._encode_frame(df)
+        # Score values, not their encodings: a value deep in a column's sparse tail
+        # is strange even when the model predicts its encoding well.
+        jacobian = self.encoder_.log_jacobian(df) if self.numeric_loss == "gaussian" else None
+        return x, m, jacobian
+
+    def _encoded_cell_scores(self, x, m, jacobian, masked: bool) -> np.ndarray:
         nll = self._cell_nll(x, m, masked).cpu().numpy().astype(np.float64)
-        if self.numeric_loss == "gaussian":
-            # Score values, not their encodings: a value deep in a column's sparse tail
-            # is strange even when the model predicts its encoding well.
-            nll -= self.encoder_.log_jacobian(df)
+        if jacobian is not None:
+            nll -= jacobian
         nll[~m.cpu().numpy()] = np.nan
         return nll
 
@@ -177,8 +185,9 @@ class TableMethods:
         offsets = {}
         # Masked scoring is for models trained with hidden cells only (see _masked).
         methods = (("reconstruction", False), ("masked", True)) if self.mask_rate > 0 else (("reconstruction", False),)
+        encoded = self._encoded_with_jacobian(sample)  # once for both methods
         for method, masked in methods:
-            nll = self._raw_cell_scores(sample, masked)
+            nll = self._encoded_cell_scores(*encoded, masked)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # a column with no observed cell
                 offsets[method] = np.nan_to_num(np.nanmedian(nll, axis=0)).tolist()

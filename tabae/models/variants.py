@@ -198,7 +198,7 @@ class DenoisingAE(BaseAutoencoder):
         index = self.span_index_
         donor = torch.randperm(len(x), device=x.device)
         swap = m_in & m_in[donor] & (torch.rand(m_in.shape, device=x.device) < self.swap_rate)  # (B, C)
-        swap_feat = swap[:, index.feature_column]  # (B, D)
+        swap_feat = index.per_feature(swap)  # (B, D)
         return torch.where(swap_feat, x[donor], x)
 
 

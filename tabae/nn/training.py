@@ -109,15 +109,8 @@ def train_network(
 
     optimizer = adamw(net.parameters(), learning_rate, weight_decay)
     best, best_state, bad_epochs, history = math.inf, None, 0, []
-    scheduler = None
-    if lr_schedule == "cosine":
-        # Decay to 0 over the planned steps (early stopping may end sooner): a cosine decay
-        # from a high rate beat a constant low one on the imputation benchmark
-        # (docs/benchmarks.md).
-        total_steps = epochs * max(1, math.ceil(len(train_idx) / batch_size))
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(1.0, step / total_steps)))
-        )
+    total_steps = epochs * max(1, math.ceil(len(train_idx) / batch_size))
+    step = 0
     bar = _progress(epochs, verbose, desc)
     streamed = stream(val_idx, batch_size, X.device) if stream is not None else None
     for epoch in range(epochs):
@@ -128,9 +121,8 @@ def train_network(
             optimizer.zero_grad(set_to_none=True)
             value.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), max_grad_norm)
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
+            optimizer.step(learning_rate * _rate_factor(lr_schedule, step, total_steps))
+            step += 1
             total += float(value.detach()) * len(xb)
             count += len(xb)
         record = {"epoch": epoch + 1, "train_loss": total / max(count, 1)}
@@ -178,15 +170,96 @@ def _epoch_batches(X, M, train_idx, batch_size, streamed):
         yield X[idx], M[idx]
 
 
-def adamw(params, learning_rate: float, weight_decay: float) -> torch.optim.Optimizer:
-    """AdamW, fused into one kernel where this torch build has it (CPU and CUDA since
-    torch 2.4): on small networks the per-tensor update loop cost more than the forward
-    and backward passes together (a 512-wide step went from 12 to 5 ms on one core)."""
+def _rate_factor(lr_schedule: str, step: int, total_steps: int) -> float:
+    """The learning rate of step ``step`` as a share of the initial one.
+
+    ``"cosine"`` decays to 0 over the planned steps (early stopping may end sooner): a
+    cosine decay from a high rate beat a constant low one on the imputation benchmark
+    (docs/benchmarks.md).
+    """
+    if lr_schedule != "cosine":
+        return 1.0
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, step / total_steps)))
+
+
+def adamw(params, learning_rate: float, weight_decay: float) -> "FusedAdamW | TorchAdamW":
+    """AdamW, fused into one kernel where this torch build and device have it.
+
+    On small networks the per-tensor update loop cost more than the forward and backward
+    passes together (a 512-wide step went from 12 to 5 ms on one core with the fused
+    kernel).
+    """
     params = list(params)
-    try:
-        return torch.optim.AdamW(params, lr=learning_rate, weight_decay=weight_decay, fused=True)
-    except (RuntimeError, TypeError, ValueError):  # older torch, or a device without it
-        return torch.optim.AdamW(params, lr=learning_rate, weight_decay=weight_decay)
+    if FusedAdamW.supports(params):
+        return FusedAdamW(params, learning_rate, weight_decay)
+    return TorchAdamW(params, learning_rate, weight_decay)
+
+
+class FusedAdamW:
+    """``torch.optim.AdamW(fused=True)``'s update, called directly.
+
+    Same kernel, same state, same arguments, so the same weights bit for bit (tested).
+    Why not the class itself: its ``step`` is wrapped to keep ``torch.compile`` out, and
+    the first call imports ``torch._dynamo``, which costs about a second in every new
+    process (a CLI job, a notebook's first fit: as long as a small table's whole fit);
+    the wrappers also cost a little on every step.
+    """
+
+    betas = (0.9, 0.999)
+    eps = 1e-8
+
+    def __init__(self, params, learning_rate: float, weight_decay: float):
+        self.params = list(params)
+        self.weight_decay = weight_decay
+        self.state: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+        self.last_lr = learning_rate
+
+    @staticmethod
+    def supports(params) -> bool:
+        return hasattr(torch, "_fused_adamw_") and all(
+            p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64) for p in params
+        )
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self, lr: float) -> None:
+        """One update at learning rate ``lr``, of the parameters that have a gradient."""
+        self.last_lr = lr
+        live = [p for p in self.params if p.grad is not None]
+        if not live:
+            return
+        for p in live:
+            if id(p) not in self.state:  # as torch does: a float32 step count on the device
+                self.state[id(p)] = (
+                    torch.zeros((), dtype=torch.float32, device=p.device),
+                    torch.zeros_like(p, memory_format=torch.preserve_format),
+                    torch.zeros_like(p, memory_format=torch.preserve_format),
+                )
+        steps, exp_avgs, exp_avg_sqs = (list(t) for t in zip(*(self.state[id(p)] for p in live), strict=True))
+        torch._foreach_add_(steps, 1)
+        torch._fused_adamw_(
+            live, [p.grad for p in live], exp_avgs, exp_avg_sqs, [], steps,
+            amsgrad=False, lr=lr, beta1=self.betas[0], beta2=self.betas[1], weight_decay=self.weight_decay,
+            eps=self.eps, maximize=False, grad_scale=None, found_inf=None,
+        )
+
+
+class TorchAdamW:
+    """``torch.optim.AdamW`` behind :class:`FusedAdamW`'s interface (older torch, other devices)."""
+
+    def __init__(self, params, learning_rate: float, weight_decay: float):
+        self.optimizer = torch.optim.AdamW(list(params), lr=learning_rate, weight_decay=weight_decay)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+
+    def step(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.optimizer.step()
 
 
 def _progress(total: int, verbose: bool, desc: str):
