@@ -372,7 +372,9 @@ class ImputationBlend(nn.Module):
             mixed = sum(w * p for w, p in zip(self.weights.T, predictions, strict=True))
             mean = mean.index_copy(1, self.pos, mixed)
         if self.config.cat_spans:
-            probs = self._cat_predictions(model, x, m_in, network, neighbours)  # (Q, N, P, W)
+            # A forest with weight 0 adds exactly 0: its walks are skipped for those columns.
+            forest_used = self.cat_weights[:, self._forest_candidate()] > 0 if self.config.forest else None
+            probs = self._cat_predictions(model, x, m_in, network, neighbours, forest_used)  # (Q, N, P, W)
             weights = self.cat_weights[:, : len(probs)].T[:, None, :, None]  # (Q, 1, P, 1)
             mixed = (weights * probs).sum(0)  # (N, P, W)
             pos, valid, _ = self._cat_layout(model.span_index_)
@@ -438,9 +440,17 @@ class ImputationBlend(nn.Module):
         width = self.config.cat_width
         return index.cat_pos[spans][:, :width], index.cat_valid[spans][:, :width], index.cat_col[spans]
 
-    def _cat_predictions(self, model, x, m_in, mean, neighbours) -> torch.Tensor:
+    def _forest_candidate(self) -> int:
+        """The forests' place among the categorical candidates (see :meth:`_cat_predictions`)."""
+        return 2 + bool(self.config.n_bank) + bool(self.config.classifier)
+
+    def _cat_predictions(self, model, x, m_in, mean, neighbours, forest_spans=None) -> torch.Tensor:
         """Class probabilities ``(Q, N, P, W)``: the network, the training frequencies, the
-        neighbours (with a bank), the classifiers and the forests (with validation rows)."""
+        neighbours (with a bank), the classifiers and the forests (with validation rows).
+
+        ``forest_spans`` (bool ``(P,)``): walk the forests of these spans only (the others'
+        forest probabilities are left 0: for spans whose forest has no weight).
+        """
         pos, valid, cols = self._cat_layout(model.span_index_)
         net = torch.softmax(mean[:, pos].masked_fill(~valid, float("-inf")), dim=-1)
         out = [net, self.cat_marginal.expand_as(net)]
@@ -457,10 +467,11 @@ class ImputationBlend(nn.Module):
             out.append(net)  # not fitted yet (the categories are fitted last); weighed 0 until then
         elif self.config.forest:
             hidden = ~m_in[:, cols]  # the cells an imputation fills: the only ones walked
+            wanted = hidden if forest_spans is None else hidden & forest_spans[None, :]
             trees = forest_probabilities(forest_features(completed, index), self.forest_feature,
                                          self.forest_threshold, self.forest_children, self.forest_leaf_start,
                                          self.forest_value, self.forest_roots, self.config.forest_depth, valid,
-                                         wanted=hidden).to(net.dtype)
+                                         wanted=wanted).to(net.dtype)
             out.append(torch.where(hidden[..., None], trees, net))
         return torch.stack(out)
 
