@@ -124,26 +124,33 @@ def test_rows_whose_holes_ignore_the_neighbours_skip_the_search_and_fill_the_sam
     pd.testing.assert_frame_equal(skipped, model.impute(mixed_holes))
 
 
-def test_columns_whose_forest_has_no_weight_skip_its_walks_and_fill_the_same(mixed_holes, monkeypatch):
+def test_columns_whose_forest_or_neighbour_votes_have_no_weight_skip_them_and_fill_the_same(mixed_holes,
+                                                                                          monkeypatch):
     from tabae.models.blending import ImputationBlend
-    from tabae.nn import forest
+    from tabae.nn import forest, neighbours
 
     model = tabae.DenoisingAE(neighbour_blend=5, numeric_encoding="standard", random_state=0,
                               **{**FAST, "epochs": 3}).fit(mixed_holes)
     blend = model.blend_
     assert blend.config.forest and blend.config.forest_trees and len(blend.config.cat_spans) >= 2
     q = blend._forest_candidate()
-    # One column leans on its forest, the others give it no weight.
+    # The first column leans on its forest, the second on the neighbours' votes, any
+    # others on neither.
     blend.cat_weights[:] = 0.0
     blend.cat_weights[:, 0] = 0.5
-    blend.cat_weights[:, q] = 0.0
     blend.cat_weights[0, q] = 0.5
-    blend.cat_weights[1:, 1] = 0.5
-    walked = []
-    real = forest.forest_probabilities
+    blend.cat_weights[1, 2] = 0.5
+    blend.cat_weights[2:, 1] = 0.5
+    walked, counted = [], []
+    real_walk, real_count = forest.forest_probabilities, neighbours.neighbour_frequencies
     monkeypatch.setattr("tabae.models.blending.forest_probabilities",
-                        lambda *a, wanted=None, **k: walked.append(wanted.clone()) or real(*a, wanted=wanted, **k))
+                        lambda *a, wanted=None, **k: walked.append(wanted.clone()) or real_walk(*a, wanted=wanted, **k))
+    monkeypatch.setattr("tabae.models.blending.neighbour_frequencies",
+                        lambda near, onehot: counted.append(onehot.shape[1]) or real_count(near, onehot))
     skipped = model.impute(mixed_holes)
     assert walked and not bool(torch.cat([w[:, 1:] for w in walked]).any())  # only the first column is walked
-    monkeypatch.setattr(ImputationBlend, "_forest_candidate", lambda self: 0)  # every span's "forest" weighs
+    assert counted and set(counted) == {1}  # only the second column's votes are counted
+    monkeypatch.setattr(ImputationBlend, "_weighed_spans", lambda self: (None, None))  # every span's work done
+    counted.clear()
     pd.testing.assert_frame_equal(skipped, model.impute(mixed_holes))
+    assert set(counted) == {len(blend.config.cat_spans)}

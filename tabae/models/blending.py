@@ -372,9 +372,7 @@ class ImputationBlend(nn.Module):
             mixed = sum(w * p for w, p in zip(self.weights.T, predictions, strict=True))
             mean = mean.index_copy(1, self.pos, mixed)
         if self.config.cat_spans:
-            # A forest with weight 0 adds exactly 0: its walks are skipped for those columns.
-            forest_used = self.cat_weights[:, self._forest_candidate()] > 0 if self.config.forest else None
-            probs = self._cat_predictions(model, x, m_in, network, neighbours, forest_used)  # (Q, N, P, W)
+            probs = self._cat_predictions(model, x, m_in, network, neighbours, *self._weighed_spans())  # (Q, N, P, W)
             weights = self.cat_weights[:, : len(probs)].T[:, None, :, None]  # (Q, 1, P, 1)
             mixed = (weights * probs).sum(0)  # (N, P, W)
             pos, valid, _ = self._cat_layout(model.span_index_)
@@ -444,18 +442,33 @@ class ImputationBlend(nn.Module):
         """The forests' place among the categorical candidates (see :meth:`_cat_predictions`)."""
         return 2 + bool(self.config.n_bank) + bool(self.config.classifier)
 
-    def _cat_predictions(self, model, x, m_in, mean, neighbours, forest_spans=None) -> torch.Tensor:
+    def _weighed_spans(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The spans whose fitted blend gives the neighbours' votes, and the forests, a weight
+        (bool ``(P,)`` each; None without that candidate). A candidate with weight 0 adds
+        exactly 0, so imputation skips its work for the other spans."""
+        neighbours = self.cat_weights[:, 2] > 0 if self.config.n_bank else None
+        forests = self.cat_weights[:, self._forest_candidate()] > 0 if self.config.forest else None
+        return neighbours, forests
+
+    def _cat_predictions(self, model, x, m_in, mean, neighbours, neighbour_spans=None, forest_spans=None):
         """Class probabilities ``(Q, N, P, W)``: the network, the training frequencies, the
         neighbours (with a bank), the classifiers and the forests (with validation rows).
 
-        ``forest_spans`` (bool ``(P,)``): walk the forests of these spans only (the others'
-        forest probabilities are left 0: for spans whose forest has no weight).
+        ``neighbour_spans``, ``forest_spans`` (bool ``(P,)``): count the neighbours' votes,
+        walk the forests, for these spans only (the others get the network's probabilities
+        and zeros: for spans where those candidates have no weight).
         """
         pos, valid, cols = self._cat_layout(model.span_index_)
         net = torch.softmax(mean[:, pos].masked_fill(~valid, float("-inf")), dim=-1)
         out = [net, self.cat_marginal.expand_as(net)]
         if self.config.n_bank:
-            votes = neighbour_frequencies(neighbours, self._bank(model)[3])
+            onehot = self._bank(model)[3]
+            if neighbour_spans is None or bool(neighbour_spans.all()):
+                votes = neighbour_frequencies(neighbours, onehot)
+            else:  # each span's votes are its own: counting a subset gives the same values
+                votes = onehot.new_zeros(len(net), *onehot.shape[1:])
+                if bool(neighbour_spans.any()):
+                    votes[:, neighbour_spans] = neighbour_frequencies(neighbours, onehot[:, neighbour_spans])
             out.append(torch.where(votes.sum(-1, keepdim=True) > 0, votes, net))
         index = model.span_index_
         if self.config.classifier or self.config.forest:
