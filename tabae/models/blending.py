@@ -415,8 +415,7 @@ class ImputationBlend(nn.Module):
             used = self.weights[:, -1] > 0  # the neighbours are the last numeric predictor
             columns[model.span_index_.feature_column[self.pos[used]]] = True
         if self.config.cat_spans:
-            used = self.cat_weights[:, 2] > 0  # net, frequencies, neighbours, ...
-            columns[self._cat_layout(model.span_index_)[2][used]] = True
+            columns[self._cat_layout(model.span_index_)[2][self._weighed_spans()[0]]] = True
         return (~m_in & columns).any(1)
 
     def _predictions(self, model, x, m_in, mean, neighbours) -> list[torch.Tensor]:
@@ -446,7 +445,7 @@ class ImputationBlend(nn.Module):
         """The spans whose fitted blend gives the neighbours' votes, and the forests, a weight
         (bool ``(P,)`` each; None without that candidate). A candidate with weight 0 adds
         exactly 0, so imputation skips its work for the other spans."""
-        neighbours = self.cat_weights[:, 2] > 0 if self.config.n_bank else None
+        neighbours = self.cat_weights[:, 2] > 0 if self.config.n_bank else None  # net, frequencies, neighbours, ...
         forests = self.cat_weights[:, self._forest_candidate()] > 0 if self.config.forest else None
         return neighbours, forests
 

@@ -212,7 +212,6 @@ class FusedAdamW:
         self.params = list(params)
         self.weight_decay = weight_decay
         self.state: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
-        self.last_lr = learning_rate
 
     @staticmethod
     def supports(params) -> bool:
@@ -227,7 +226,6 @@ class FusedAdamW:
     @torch.no_grad()
     def step(self, lr: float) -> None:
         """One update at learning rate ``lr``, of the parameters that have a gradient."""
-        self.last_lr = lr
         live = [p for p in self.params if p.grad is not None]
         if not live:
             return
