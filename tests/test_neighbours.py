@@ -154,3 +154,45 @@ def test_columns_whose_forest_or_neighbour_votes_have_no_weight_skip_them_and_fi
     counted.clear()
     pd.testing.assert_frame_equal(skipped, model.impute(mixed_holes))
     assert set(counted) == {len(blend.config.cat_spans)}
+
+
+def test_category_candidates_read_the_blended_numbers(mixed_holes):
+    """The classifier and forest see a row's missing numbers as the imputation fills them
+    (the numeric blend), not as the network alone guesses them."""
+    model = tabae.DenoisingAE(neighbour_blend=5, gaussian_blend=True, numeric_encoding="standard", random_state=0,
+                              **{**FAST, "epochs": 3}).fit(mixed_holes)
+    blend, index = model.blend_, model.span_index_
+    assert blend.config.n_blend and blend.config.forest
+    x, m = model._encode_frame(mixed_holes)
+    mean = model.heads(x, m)[0]
+    blended = blend.blend(model, x, m, mean)[:, index.gauss_pos]
+    completed = blend._completed_rows(model, x, m)[:, index.gauss_pos]
+    hidden = ~m[:, index.gauss_col]
+    assert bool(hidden.any())
+    torch.testing.assert_close(completed[hidden], blended[hidden])
+    torch.testing.assert_close(completed[~hidden], x[:, index.gauss_pos][~hidden])
+    assert not torch.allclose(completed[hidden], mean[:, index.gauss_pos][hidden])  # not the network's own guess
+
+
+def test_category_weights_follow_the_evidence():
+    """Weak evidence keeps every plausible candidate; strong evidence narrows to the best;
+    a validation cell repeated under several hiding patterns counts once."""
+    from tabae.models.blending import _MIN_WEIGHT, _posterior_weights, _simplex_grid
+
+    grid = _simplex_grid(3)
+    # Candidate 0 gives the true level probability .8, candidate 1 .3, candidate 2 .5.
+    probs = torch.tensor([0.8, 0.3, 0.5], dtype=torch.float64)
+
+    def weights(n_cells, copies=1):
+        right = probs[:, None].expand(3, n_cells * copies)
+        source = torch.arange(n_cells).repeat(copies)
+        return _posterior_weights(grid, right, source)
+
+    few, many = weights(3), weights(2000)
+    for w in (few, many):
+        assert torch.all(w >= 0) and float(w.sum()) == pytest.approx(1.0)
+        assert torch.all((w == 0) | (w >= _MIN_WEIGHT))
+    assert float(many[0]) > 0.95  # narrowed to the best candidate
+    assert float(few[0]) < 0.8 and float(few[1]) > 0  # a few cells rule nothing out
+    assert float(few[0]) == max(few.tolist())
+    torch.testing.assert_close(weights(3, copies=8), few)  # repeats are not evidence
