@@ -54,7 +54,9 @@ def test_pyod_conventions(detector, planted):
 
 def test_auto_threshold_and_errors(planted):
     df, *_ = planted
-    det = tabae.AEOutlierDetector(tabae.Autoencoder(random_state=0, **{**FAST, "epochs": 5}), contamination="auto").fit(df)
+    # (a model trained for 5 epochs found the planted rows mostly through its latent view,
+    # which counts a quarter since: "auto" then flagged none of them)
+    det = tabae.AEOutlierDetector(tabae.Autoencoder(random_state=0, **FAST), contamination="auto").fit(df)
     assert 0 < det.labels_.mean() < 0.2
     with pytest.raises(tabae.TabaeError, match="contamination=0.7"):
         tabae.AEOutlierDetector(contamination=0.7).fit(df)
@@ -273,12 +275,37 @@ def test_soft_floor_leaves_no_typical_row_at_exactly_zero_and_old_files_keep_the
     # as its saved threshold and training scores were computed.
     meta, tensors = det.ensemble_.get_state()
     assert meta.pop("floor") == "soft"
+    meta.pop("weights")  # such files predate the view weights too
     old = OutlierEnsemble.from_state(meta, tensors, det.model_)
     ens = det.ensemble_
     raw = ens._raw_views(df)
     hard = sum(np.maximum(ens.scales_[v].transform(values), 0.0) for v, (values, _) in raw.items())
     np.testing.assert_allclose(old.score(df), hard, rtol=1e-12)
-    assert (old.score(df) == 0).any() and (old.score(df) <= ens.score(df)).all()
+    soft = sum(soft_floor(ens.scales_[v].transform(values)) for v, (values, _) in raw.items())
+    assert (old.score(df) == 0).any() and (old.score(df) <= soft).all()
+
+
+def test_the_latent_view_counts_a_quarter_and_old_files_count_every_view_once(extremes, tmp_path):
+    from tabae.outlier_parts import VIEW_WEIGHTS, OutlierEnsemble, soft_floor
+
+    assert VIEW_WEIGHTS == {"reconstruction": 1.0, "latent": 0.25, "marginal": 1.0, "isolation": 1.0}
+    df, *_ = extremes
+    det = tabae.AEOutlierDetector(tabae.Autoencoder(random_state=0, **FAST), random_state=0).fit(df)
+    ens = det.ensemble_
+    raw = ens._raw_views(df)
+    unweighted = {v: soft_floor(ens.scales_[v].transform(values)) for v, (values, _) in raw.items()}
+    views = ens.views(df)[0]
+    for view in VIEW_WEIGHTS:
+        np.testing.assert_allclose(views[view], VIEW_WEIGHTS[view] * unweighted[view], rtol=1e-12)
+    np.testing.assert_allclose(det.decision_scores_, views.to_numpy().sum(1), rtol=1e-12)
+    # the weights travel with the file
+    det.save(tmp_path / "det.tabae")
+    np.testing.assert_array_equal(tabae.load(tmp_path / "det.tabae").decision_function(df), det.decision_scores_)
+    # a file written before the weights has none: every view counts once, as when it was fitted
+    meta, tensors = ens.get_state()
+    meta.pop("weights")
+    old = OutlierEnsemble.from_state(meta, tensors, det.model_)
+    np.testing.assert_allclose(old.score(df), sum(unweighted.values()), rtol=1e-12)
 
 
 def test_isolation_trees_score_as_scikit_learns_forest_and_row_by_row():
