@@ -40,8 +40,8 @@ class AEOutlierDetector(TableEstimatorMixin, BaseEstimator):
     on a robust scale where a typical training row scores about 0 (see
     :mod:`tabae.outlier_parts`): the model's negative log-likelihood of the row's
     observed cells (the relations between columns), the distance of its latent code
-    from the training codes, the rarity of each value in its own column, and how easily
-    an isolation forest separates it in the encoded table. On the 30 ADBench tables of
+    from the training codes (at a quarter weight), the rarity of each value in its own
+    column, and how easily an isolation forest separates it in the encoded table. On the 30 ADBench tables of
     ``benchmarks/outliers.py`` the sum ranks outliers better than any single view and
     than IForest, ECOD, MCD and PyOD's AutoEncoder (docs/benchmarks.md). The other
     methods score with the model's :meth:`~tabae.Autoencoder.decision_function` alone.
