@@ -39,12 +39,13 @@ from tabae.isolation import IsolationTrees
 from tabae.jsonvalues import from_json_value, to_json_value
 
 __all__ = ["MarginalTails", "TailCalibration", "LatentGaussian", "RobustScale", "OutlierEnsemble", "VIEWS", "VIEW_WEIGHTS",
-           "soft_floor"]
+           "agreement_weights", "soft_floor"]
 
 #: The views of :class:`OutlierEnsemble`, in the order they are reported.
 VIEWS = ("reconstruction", "latent", "marginal", "isolation")
 
-#: Each view's weight in the score. The latent view counts a quarter: a code far from
+#: Each view's prior weight in the score, before :func:`agreement_weights` adapts it to
+#: the table. The latent view counts a quarter: a code far from
 #: the others is as often a hard-to-encode normal row as an outlier, and at full weight
 #: it pushed such rows up the ranking. On the 30 ADBench tables (3 seeds, the four views
 #: of the same fits) the latent weight 1 / 0.5 / 0.25 / 0 gave mean ROC-AUC .8199 /
@@ -54,6 +55,10 @@ VIEWS = ("reconstruction", "latent", "marginal", "isolation")
 #: other views as well (marginal and isolation 1.5–3) raised AP to .44 but lowered
 #: ROC-AUC, and its choice did not carry over between halves as well.
 VIEW_WEIGHTS = {"reconstruction": 1.0, "latent": 0.25, "marginal": 1.0, "isolation": 1.0}
+
+#: The top share of rows whose agreement sets each view's weight on a table (see
+#: :func:`agreement_weights`).
+AGREEMENT_SHARE = 0.05
 
 # Width of the soft floor, in interquartile ranges of a view's log-score: below about -0.3
 # a view adds nothing, above +0.3 it adds itself.
@@ -291,6 +296,7 @@ class OutlierEnsemble:
         raw = self._raw_views(df)
         self.scales_ = {view: RobustScale().fit(values) for view, (values, _) in raw.items()}
         self.calibration_ = TailCalibration().fit(_observed_only(raw["reconstruction"][1], df))
+        self.view_weights_ = agreement_weights(self._scaled(raw, df), self.view_weights_)
         # the training rows' scores, from the views already computed (not a second pass)
         self.training_scores_ = self._scaled(raw, df).to_numpy().sum(1)
         return self
@@ -413,6 +419,33 @@ class OutlierEnsemble:
         if len(ensemble.blamable_) != len(ensemble.columns_) or len(ensemble.marginal_.kinds_) != len(ensemble.columns_):
             raise ValueError("outlier ensemble: its parts disagree on the number of columns")
         return ensemble
+
+
+def agreement_weights(views: pd.DataFrame, prior: dict, share: float = AGREEMENT_SHARE) -> dict:
+    """Each view's weight on this table, without labels: its ``prior`` weight times the
+    share of the view's top ``share`` rows that are also among the top of the weighted
+    sum (the views of the training rows, ``views``, one column each).
+
+    A view that finds what the others find keeps most of its weight; a view whose
+    strangest rows the others think ordinary (the latent distance of hard-to-encode
+    normal rows, the marginal tails of a table whose outliers sit inside every range)
+    loses most of it. Selecting detectors by agreement with a pseudo ground truth
+    follows Rayana & Akoglu (2016, "Less is more: building selective anomaly
+    ensembles"). On the views of 90 fits (30 ADBench tables, seeds 0-2) it raised mean
+    ROC-AUC from .8203 to .8220 and AP from .4355 to .4415 over the fixed weights
+    (ROC-AUC better on 16 tables and worse on 5, AP better on 20 and worse on 3; letter
+    lost the most, .738 -> .702); a top share of 2-10% gave .8205-.8233 and .4394-.4447.
+    """
+    total = views.to_numpy().sum(1)
+    top = total >= np.quantile(total, 1.0 - share)
+    weights = {}
+    for view in views.columns:
+        values = views[view].to_numpy()
+        mine = values >= np.quantile(values, 1.0 - share)
+        weights[view] = prior.get(view, 1.0) * float((mine & top).sum()) / max(int(mine.sum()), 1)
+    if not sum(weights.values()) > 0:  # no view agrees with the sum at all: keep the priors
+        return dict(prior)
+    return weights
 
 
 def soft_floor(x: np.ndarray) -> np.ndarray:

@@ -41,7 +41,10 @@ class AEOutlierDetector(TableEstimatorMixin, BaseEstimator):
     :mod:`tabae.outlier_parts`): the model's negative log-likelihood of the row's
     observed cells (the relations between columns), the distance of its latent code
     from the training codes (at a quarter weight), the rarity of each value in its own
-    column, and how easily an isolation forest separates it in the encoded table. On the 30 ADBench tables of
+    column, and how easily an isolation forest separates it in the encoded table. Each
+    view's weight is then scaled, without labels, by how many of its strangest training
+    rows the weighted sum also finds strangest (``ensemble_.view_weights_``; see
+    :func:`tabae.outlier_parts.agreement_weights`). On the 30 ADBench tables of
     ``benchmarks/outliers.py`` the sum ranks outliers better than any single view and
     than IForest, ECOD, MCD and PyOD's AutoEncoder (docs/benchmarks.md). The other
     methods score with the model's :meth:`~tabae.Autoencoder.decision_function` alone.

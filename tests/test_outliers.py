@@ -285,18 +285,22 @@ def test_soft_floor_leaves_no_typical_row_at_exactly_zero_and_old_files_keep_the
     assert (old.score(df) == 0).any() and (old.score(df) <= soft).all()
 
 
-def test_the_latent_view_counts_a_quarter_and_old_files_count_every_view_once(extremes, tmp_path):
-    from tabae.outlier_parts import VIEW_WEIGHTS, OutlierEnsemble, soft_floor
+def test_views_are_weighed_by_their_agreement_and_old_files_count_every_view_once(extremes, tmp_path):
+    from tabae.outlier_parts import VIEW_WEIGHTS, OutlierEnsemble, agreement_weights, soft_floor
 
     assert VIEW_WEIGHTS == {"reconstruction": 1.0, "latent": 0.25, "marginal": 1.0, "isolation": 1.0}
     df, *_ = extremes
     det = tabae.AEOutlierDetector(tabae.Autoencoder(random_state=0, **FAST), random_state=0).fit(df)
     ens = det.ensemble_
     raw = ens._raw_views(df)
-    unweighted = {v: soft_floor(ens.scales_[v].transform(values)) for v, (values, _) in raw.items()}
+    unweighted = pd.DataFrame({v: soft_floor(ens.scales_[v].transform(values)) for v, (values, _) in raw.items()})
+    # the weights: the priors times each view's agreement with the prior-weighted sum on the training rows
+    expected = agreement_weights(unweighted * pd.Series(VIEW_WEIGHTS), VIEW_WEIGHTS)
+    assert ens.view_weights_ == pytest.approx(expected)
+    assert all(0 < ens.view_weights_[v] <= VIEW_WEIGHTS[v] for v in VIEW_WEIGHTS)
     views = ens.views(df)[0]
     for view in VIEW_WEIGHTS:
-        np.testing.assert_allclose(views[view], VIEW_WEIGHTS[view] * unweighted[view], rtol=1e-12)
+        np.testing.assert_allclose(views[view], ens.view_weights_[view] * unweighted[view], rtol=1e-12)
     np.testing.assert_allclose(det.decision_scores_, views.to_numpy().sum(1), rtol=1e-12)
     # the weights travel with the file
     det.save(tmp_path / "det.tabae")
@@ -305,7 +309,22 @@ def test_the_latent_view_counts_a_quarter_and_old_files_count_every_view_once(ex
     meta, tensors = ens.get_state()
     meta.pop("weights")
     old = OutlierEnsemble.from_state(meta, tensors, det.model_)
-    np.testing.assert_allclose(old.score(df), sum(unweighted.values()), rtol=1e-12)
+    np.testing.assert_allclose(old.score(df), unweighted.to_numpy().sum(1), rtol=1e-12)
+
+
+def test_agreement_weights_follow_the_top_rows():
+    from tabae.outlier_parts import agreement_weights
+
+    rng = np.random.default_rng(0)
+    strange = rng.normal(size=1000)
+    views = pd.DataFrame({
+        "a": strange + 0.1 * rng.normal(size=1000),  # finds the strange rows
+        "b": strange + 0.1 * rng.normal(size=1000),  # so does this one
+        "c": -strange,  # its strangest rows are the others' most ordinary
+    })
+    w = agreement_weights(views, {"a": 1.0, "b": 0.5, "c": 1.0})
+    assert w["a"] > 0.8 and 0.4 < w["b"] <= 0.5 and w["c"] == 0.0
+    assert agreement_weights(views * 0.0, {"a": 1.0, "b": 0.5, "c": 1.0}) == {"a": 1.0, "b": 0.5, "c": 1.0}
 
 
 def test_isolation_trees_score_as_scikit_learns_forest_and_row_by_row():
