@@ -434,7 +434,7 @@ def agreement_weights(views: pd.DataFrame, prior: dict, share: float = AGREEMENT
     ensembles"). On the views of 90 fits (30 ADBench tables, seeds 0-2) it raised mean
     ROC-AUC from .8203 to .8220 and AP from .4355 to .4415 over the fixed weights
     (ROC-AUC better on 16 tables and worse on 5, AP better on 20 and worse on 3; letter
-    lost the most, .738 -> .702); a top share of 2-10% gave .8205-.8233 and .4394-.4447.
+    lost the most, .738 -> .702); a top share of 1-20% gave .8205-.8233 and .4394-.4447.
     """
     total = views.to_numpy().sum(1)
     top = total >= np.quantile(total, 1.0 - share)
