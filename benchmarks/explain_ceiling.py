@@ -79,8 +79,7 @@ def main() -> None:
     full = bench.read_adult()
     results = []
     for seed in args.seeds:
-        rng = np.random.default_rng(seed)  # the sample plant_adult draws with this seed
-        sample_rows = rng.choice(len(full), bench.ADULT_ROWS, replace=False)
+        sample_rows, _ = bench.adult_sample(len(full), seed)  # the rows plant_adult samples
         ds = bench.load("adult-planted", seed)
         df = ds.df
         categorical = np.array([not pd.api.types.is_numeric_dtype(df[c]) for c in df.columns])
@@ -98,12 +97,10 @@ def main() -> None:
             "oracle + marginal + reconstruction shares": (_shares(oracle, observed) + _shares(marginal, observed)
                                                           + _shares(reconstruction, observed)),
         }
-        planted = ds.planted
-        rows = planted.index.to_numpy()
-        planted_categorical = np.array([not pd.api.types.is_numeric_dtype(df[c]) for c in planted])
+        planted_categorical = np.array([not pd.api.types.is_numeric_dtype(df[c]) for c in ds.planted])
         for name, values in candidates.items():
-            top = np.asarray(df.columns)[np.argmax(np.nan_to_num(values[rows], nan=-np.inf), 1)]
-            hit = top == planted.to_numpy()
+            hit = np.array(bench.explanation_hits(pd.DataFrame(values, index=df.index, columns=df.columns),
+                                                  ds.planted)["top1_hits"])
             results.append({"seed": seed, "explainer": name, "top1": hit.mean(),
                             "categorical": hit[planted_categorical].mean(), "numeric": hit[~planted_categorical].mean()})
             print(results[-1], flush=True)

@@ -204,10 +204,16 @@ def read_adult() -> pd.DataFrame:
     return pd.read_csv(ADULT, skipinitialspace=True, na_values="?")
 
 
+def adult_sample(n_full: int, seed: int) -> tuple[np.ndarray, np.random.Generator]:
+    """The positions of the adult rows ``plant_adult`` samples, and the generator it goes on with."""
+    rng = np.random.default_rng(seed)
+    return rng.choice(n_full, ADULT_ROWS, replace=False), rng
+
+
 def plant_adult(full: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
     """Sample rows and plant anomalies; return (df, y, planted column per anomalous row)."""
-    rng = np.random.default_rng(seed)
-    df = full.iloc[rng.choice(len(full), ADULT_ROWS, replace=False)].reset_index(drop=True)
+    sample, rng = adult_sample(len(full), seed)
+    df = full.iloc[sample].reset_index(drop=True)
     cat_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
     num_cols = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
     categories = {c: np.sort(df[c].dropna().unique()) for c in cat_cols}

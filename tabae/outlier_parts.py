@@ -23,7 +23,9 @@ span orders of magnitude on heavy-tailed tables), centred on the training median
 divided by the interquartile range, then floored softly at 0 (:func:`soft_floor`). A
 typical training row so scores about 0 on every view, a view's weight does not depend
 on its units, and being very typical in one view never cancels what another finds. The
-sum weighs the views (:data:`VIEW_WEIGHTS`): the latent view counts a quarter.
+sum weighs the views: each view's prior weight (:data:`VIEW_WEIGHTS`; the latent view
+counts a quarter) times its agreement with the others on the training rows
+(:func:`agreement_weights`).
 """
 
 from __future__ import annotations
@@ -327,7 +329,7 @@ class OutlierEnsemble:
         return self._scaled(raw, df), raw["reconstruction"][1], raw["marginal"][1]
 
     def _scaled(self, raw: dict, df: pd.DataFrame) -> pd.DataFrame:
-        """The raw views on the common scale, each times its weight (:data:`VIEW_WEIGHTS`):
+        """The raw views on the common scale, each times its weight (``view_weights_``):
         one column per view, summing to the score."""
         # Only strangeness counts: a row very typical in one view (a latent code at the
         # centre, whose log-distance is hugely negative) must not cancel what another view
