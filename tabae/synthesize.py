@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 
 from tabae.exceptions import TabaeError
-from tabae.nn.blocks import INFER_BATCH, pad_keys, padded_blocks
+from tabae.nn.blocks import map_blocks, pad_keys
 from tabae.nn.heads import sample_mask
 from tabae.params import COUNT, Interval
 from tabae.seeding import RowRandom, seed_from
@@ -277,12 +277,15 @@ class _Sampler:
         z = self.means[comp] + (self.chol[comp] @ eps).squeeze(-1)  # (n, L)
         # Decode in padded blocks of a fixed size, so a row's draw is the same bit for bit
         # whatever the chunk it is generated in.
-        parts = []
-        for start, (k, (zb,)) in zip(range(0, len(z), INFER_BATCH), padded_blocks(z), strict=True):
+
+        def block_rows(k, zb, position):
+            start = int(position[0])  # the block's first row
             X_b, observed_b, met_b = self._decode(
                 zb, RowRandom(self.seed, pad_keys(keys[start : start + k], len(zb)), self.device), forced, bias
             )
-            parts.append((X_b[:k], observed_b[:k], met_b[:k]))
+            return X_b[:k], observed_b[:k], met_b[:k]
+
+        parts = map_blocks(block_rows, z, torch.arange(len(z), device=z.device))
         X = torch.cat([p[0] for p in parts])
         observed = torch.cat([p[1] for p in parts])
         met = torch.cat([p[2] for p in parts])

@@ -7,14 +7,17 @@ CLI jobs, Dask workers) those threads fight for the same cores and a fit slows d
 count for the duration of each call (and puts the caller's setting back after), with
 scikit-learn's meaning of ``n_jobs``: ``None`` is one thread, an int ``k`` is ``k``
 threads, ``-1`` is every core this process may use. ``"auto"`` takes the cores that
-are free now (usable cores minus the load average of the last minute, at least one).
+are free now (usable cores minus the threads running besides the caller, at least one).
 
 Why one thread by default: it never fights other processes, and it keeps fits
 reproducible. Training results depend on the thread count (the gradient sums over a
 batch are split differently), so a default that followed the machine's load would give
 a different model for the same ``random_state`` whenever the load changed, even
-between two fits in one notebook. Pin ``n_jobs`` for bit-identical refits; inference
-(forward passes) gives the same values whatever the count.
+between two fits in one notebook. Pin ``n_jobs`` for bit-identical refits. Inference
+gives the same values whatever the count: its blocks of rows are shared among the
+``n_jobs`` threads, each block computed by torch on one thread
+(:func:`tabae.nn.blocks.map_blocks`), which also means no thread waits at a barrier for
+another that a busy machine has descheduled.
 
 Examples
 --------
@@ -32,7 +35,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
+import time
 
 import torch
 from threadpoolctl import ThreadpoolController
@@ -49,13 +54,45 @@ def usable_cores() -> int:
 
 
 def free_cores() -> int:
-    """Usable cores minus the one-minute load average (rounded), at least one."""
-    cores = usable_cores()
+    """Usable cores minus the other work running now (rounded), at least one.
+
+    "Now" is the kernel's count of runnable threads, read a few times over a few
+    milliseconds (Linux), less the caller: other processes' threads, and this process's
+    other busy threads (a reader, a job's other workers). Inside a container it counts
+    the host's threads, as the load average does. The one-minute load average, used where there is
+    no such count, lags by a minute both ways: it still counts a job that has just ended
+    (so a job run right after another got one thread of two, half its speed) and not yet
+    one that has just started. The answer is kept for a second, so that many small calls
+    do not each pay for the readings.
+    """
+    now = time.monotonic()
+    if now - _free_cores_cache[0] > 1.0:
+        cores = usable_cores()
+        busy = _runnable_elsewhere()
+        if busy is None:
+            try:
+                busy = os.getloadavg()[0]
+            except (AttributeError, OSError):  # no load average on this platform: assume a quiet machine
+                busy = 0.0
+        _free_cores_cache[:] = [now, int(max(1, min(cores, round(cores - busy))))]
+    return _free_cores_cache[1]
+
+
+_free_cores_cache: list = [-math.inf, 1]  # (when, free cores)
+
+
+def _runnable_elsewhere(readings: int = 6) -> float | None:
+    """Mean number of runnable threads other than the caller over ~5 ms (Linux), or None."""
+    counts = []
     try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # no load average on this platform: assume a quiet machine
-        return cores
-    return int(max(1, min(cores, round(cores - load))))
+        for i in range(readings):
+            if i:
+                time.sleep(0.001)
+            with open("/proc/loadavg") as f:  # "0.52 0.58 0.59 2/345 6789": runnable/total is the 4th
+                counts.append(int(f.read().split()[3].split("/")[0]))
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0.0, sum(counts) / len(counts) - 1)
 
 
 def resolve_threads(n_jobs: int | str | None) -> int:

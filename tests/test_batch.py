@@ -1,5 +1,6 @@
 """Streamed impute / score / sample (tabae.batch and the CLI on top): types, chunk invariance, errors."""
 
+import math
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import tabae
+from tabae import threads
 from tabae.batch import impute_frame, open_source, sample_rows, score_frame
 from tabae.batch.coerce import check_columns, coerce_frame
 from tabae.cli import main
@@ -48,13 +50,14 @@ def leftovers(folder):
 
 
 # ---------------------------------------------------------------------- impute
-def test_impute_keeps_the_arrow_schema_and_equals_the_whole_frame(work, tmp_path):
+@pytest.mark.parametrize("threads", ["1", "2"])  # the model's blocks on one thread or shared by two
+def test_impute_keeps_the_arrow_schema_and_equals_the_whole_frame(work, tmp_path, threads):
     import duckdb
 
     root, df, model = work
     out = tmp_path / "filled.parquet"
     assert main(["impute", str(root / "model.tabae"), str(root / "table.parquet"), "-o", str(out),
-                 "--batch-size", "97", "--threads", "1"]) == 0
+                 "--batch-size", "97", "--threads", threads]) == 0
     assert pq.read_schema(out).equals(pq.read_schema(root / "table.parquet"))
     got = pq.read_table(out).to_pandas()
     model_columns = df.columns.drop("id")
@@ -125,7 +128,7 @@ def test_score_equals_decision_function_and_keeps_ids(work, tmp_path):
     root, df, model = work
     out = tmp_path / "scores.parquet"
     assert main(["score", str(root / "model.tabae"), str(root / "table.parquet"), "-o", str(out),
-                 "--keep", "id", "--batch-size", "64"]) == 0
+                 "--keep", "id", "--batch-size", "64", "--threads", "2"]) == 0
     got = pq.read_table(out)
     assert got.schema.names == ["id", "score", "top_column"]
     assert got.schema.field("score").type == pa.float64() and got.schema.field("id").type == pa.int64()
@@ -207,15 +210,17 @@ def test_an_error_midway_removes_the_partial_output(work, tmp_path, capsys, monk
     assert not out.exists() and not leftovers(tmp_path)
 
 
-def test_sigint_exits_130_and_leaves_no_output(work, tmp_path):
+@pytest.mark.parametrize("command, threads", [("impute", "1"), ("score", "2")])  # score: batches on threads
+def test_sigint_exits_130_and_leaves_no_output(work, tmp_path, command, threads):
     root, df, _ = work
-    big = pd.concat([df] * 150, ignore_index=True)  # 90,000 rows in 1,407 batches of 64
+    # 90,000 rows in 1,407 batches of 64 (scoring on two threads is faster: 360,000 rows)
+    big = pd.concat([df] * (150 if command == "impute" else 600), ignore_index=True)
     big.to_parquet(tmp_path / "big.parquet", row_group_size=4096)
     out = tmp_path / "o.parquet"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tabae.cli", "impute", str(root / "model.tabae"), str(tmp_path / "big.parquet"),
-         "-o", str(out), "--batch-size", "64", "--threads", "1"],
+        [sys.executable, "-m", "tabae.cli", command, str(root / "model.tabae"), str(tmp_path / "big.parquet"),
+         "-o", str(out), "--batch-size", "64", "--threads", threads, *(["--keep", "id"] if command == "score" else [])],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     deadline = time.monotonic() + 60
     while not leftovers(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
@@ -335,3 +340,21 @@ def test_csv_folders_stream_in_exact_batches_with_their_partition_values(tmp_pat
     np.testing.assert_array_equal(back["x"].to_numpy(), expected["x"].to_numpy())
     assert back["s"].isna().sum() == expected["s"].isna().sum()
     assert back["part"].tolist() == expected["part"].tolist()
+
+
+def test_auto_threads_take_the_cores_free_now(monkeypatch):
+    reading = threads._runnable_elsewhere
+    monkeypatch.setattr(threads, "usable_cores", lambda: 4)
+    monkeypatch.setattr(threads.time, "monotonic", lambda: 1000.0)  # the clock stands still: the cache holds
+    for busy, free in ((0.0, 4), (1.2, 3), (2.6, 1), (9.0, 1)):
+        monkeypatch.setattr(threads, "_runnable_elsewhere", lambda busy=busy: busy)
+        monkeypatch.setattr(threads, "_free_cores_cache", [-math.inf, 1])
+        assert threads.free_cores() == free == threads.resolve_threads("auto")
+    monkeypatch.setattr(threads, "_runnable_elsewhere", lambda: 0.0)
+    assert threads.free_cores() == 1  # the answer is kept for a second
+    monkeypatch.setattr(threads, "_free_cores_cache", [-math.inf, 1])
+    monkeypatch.setattr(threads, "_runnable_elsewhere", lambda: None)  # no runnable count: the load average
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (2.0, 0.0, 0.0))
+    assert threads.free_cores() == 2
+    if sys.platform.startswith("linux"):
+        assert 0 <= reading() < 10_000

@@ -1,5 +1,5 @@
 """Small parts of the networks: row-position-free linear maps, the epoch budget, the
-optimiser, the loss's shortcuts, the mode guard."""
+optimiser, the loss's shortcuts, the mode guard, inference blocks on threads."""
 
 import math
 
@@ -11,9 +11,12 @@ import torch
 import tabae
 from tabae.encoding.table import TableEncoder
 from tabae.models.blending import _beats_mode
+from tabae.nn.blocks import INFER_BATCH, map_blocks
 from tabae.nn.linear import Linear, linear, times_transposed
-from tabae.nn.losses import SpanIndex, cell_nll
+from tabae.nn.losses import CategoryGroups, SpanIndex, cell_nll
 from tabae.nn.training import FusedAdamW, TorchAdamW, _rate_factor, adamw, auto_epochs, effective_batch_size
+from tabae.threads import torch_threads
+from tests.conftest import FAST
 
 
 # Shapes that an AVX-512 MKL build computed position-dependently with F.linear (10 -> 8,
@@ -130,3 +133,67 @@ def test_the_all_numeric_shortcut_gives_the_general_loss_exactly():
     mixed = pd.DataFrame({"a": [1.0, 2.0, None] * 10, "b": ["x", "y", "x"] * 10})
     enc = TableEncoder(numeric="standard").fit(mixed)
     assert not SpanIndex.from_spans(enc.spans_, enc.n_features_, enc.n_columns_).all_gauss
+
+
+def test_grouped_categories_score_as_the_padded_layout():
+    # Spans of 2, 3, 5, 9 and 40 levels: the padded layout pads all to 40, the groups
+    # to their own widest; a missing cell (all-zero span) scores 0 either way.
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({f"c{w}": pd.Series(rng.integers(0, w, 300).astype(str)).astype("category")
+                       for w in (2, 3, 5, 9, 40)})
+    df["num"] = rng.normal(size=300)
+    df = df.mask(rng.random(df.shape) < 0.2)
+    encoder = TableEncoder().fit(df)
+    index = SpanIndex.from_spans(encoder.spans_, encoder.n_features_, encoder.n_columns_)
+    groups = CategoryGroups.from_index(index)
+    assert sum(len(columns) for columns, _, _ in groups.groups) == 5
+    assert sum(positions.numel() for _, positions, _ in groups.groups) < index.cat_pos.numel() / 2  # far less padding
+    x, m = (torch.as_tensor(a) for a in encoder.transform(df))
+    noise = torch.Generator().manual_seed(0)
+    mean, raw = 3 * torch.randn(x.shape, generator=noise), torch.randn(len(x), index.n_gauss, generator=noise)
+    padded, grouped = cell_nll(mean, raw, x, m, index), cell_nll(mean, raw, x, m, index, groups=groups)
+    torch.testing.assert_close(grouped, padded, rtol=1e-6, atol=1e-5)
+    categorical = m[:, :5]  # a categorical cell's NLL is not negative (a Gaussian's can be)
+    assert bool((grouped[~m] == 0).all()) and bool((grouped[:, :5][categorical] >= 0).all())
+
+
+def test_blocks_on_threads_give_the_one_thread_values_in_order():
+    x = torch.randn(5 * INFER_BATCH + 7, 30)
+    weight = torch.randn(30, 20)
+
+    def block(k, xb, position):  # a reduction whose order torch may split by thread
+        return torch.stack([position[:k].float(), (xb @ weight).logsumexp(1)[:k]], 1)
+
+    rows = torch.arange(len(x))
+    with torch_threads(1):
+        alone = torch.cat(map_blocks(block, x, rows))
+    with torch_threads(2):
+        shared = torch.cat(map_blocks(block, x, rows))
+    assert torch.equal(alone, shared) and torch.equal(alone[:, 0], rows.float())
+    with torch_threads(2):
+        map_blocks(block, x, rows)
+        assert torch.get_num_threads() == 2  # the caller's setting is back after the blocks
+
+
+def test_models_give_the_same_values_with_one_thread_or_two(mixed_holes):
+    model = tabae.TabularVAE(**{**FAST, "epochs": 4}, random_state=0).fit(mixed_holes)
+    dae = tabae.DenoisingAE(**{**FAST, "epochs": 4}, random_state=0).fit(mixed_holes)
+    big = pd.concat([mixed_holes] * 2, ignore_index=True)  # several blocks
+    one, two = {}, {}
+    for n_jobs, out in ((1, one), (2, two)):
+        model.set_params(n_jobs=n_jobs)
+        dae.set_params(n_jobs=n_jobs)
+        out["score"] = model.decision_function(big, per_column=True)
+        out["masked"] = dae.decision_function(big, method="masked")
+        out["impute"] = model.impute(big)
+        out["draws"] = model.impute_draws(big, n_draws=2, random_state=1)
+        out["encode"] = model.encode(big)
+        out["sample"] = model.sample(1200, random_state=2)
+    for key in one:
+        a, b = one[key], two[key]
+        if isinstance(a, list):
+            assert all(p.equals(q) for p, q in zip(a, b, strict=True)), key
+        elif isinstance(a, (pd.DataFrame, pd.Series)):
+            assert a.equals(b), key
+        else:
+            assert np.array_equal(a, b), key

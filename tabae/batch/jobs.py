@@ -10,9 +10,14 @@ that row), so chunking never changes their values.
 
 from __future__ import annotations
 
+import copy
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import torch
 
 from tabae.batch.coerce import (
     INDEX_COLUMN_PREFIX,
@@ -27,6 +32,7 @@ from tabae.batch.progress import Progress
 from tabae.batch.sinks import AtomicSink
 from tabae.batch.sources import Source
 from tabae.exceptions import SchemaError, TabaeError
+from tabae.threads import resolve_threads, torch_threads
 from tabae.warnings_once import warnings_once
 
 __all__ = ["impute_frame", "score_frame", "score_schema", "sample_schema", "run_impute", "run_score", "run_sample",
@@ -142,13 +148,17 @@ def run_impute(model, source: Source, target, *, batch_size: int = DEFAULT_BATCH
     schema = source.schema
     with AtomicSink(target, schema) as sink, Progress(source.count_rows(), progress, "impute") as bar, \
             warnings_once():
-        offset = 0
-        for batch in source.batches(batch_size):
-            frame = to_frame(batch, offset)
-            sink.write(_to_batch(impute_frame(model, frame), schema))
-            offset += len(frame)
-            bar.update(len(frame))
-    return offset
+        rows = 0
+        # One batch at a time, the model's threads sharing its blocks: imputing spends its
+        # time there (the network, the neighbour search), and whole batches on threads ran
+        # slower (200,000 adult rows on 2 cores: 34 s against 26 s).
+        for n, out in _in_order(model, source.batches(batch_size),
+                                lambda job, batch, offset: _to_batch(impute_frame(job, to_frame(batch, offset)), schema),
+                                whole_batches=False):
+            sink.write(out)
+            rows += n
+            bar.update(n)
+    return rows
 
 
 def run_score(model, source: Source, target, *, keep=(), batch_size: int = DEFAULT_BATCH_SIZE,
@@ -157,13 +167,18 @@ def run_score(model, source: Source, target, *, keep=(), batch_size: int = DEFAU
     keep = check_keep(source.schema, model, list(keep))
     schema = score_schema(source.schema, keep)
     with AtomicSink(target, schema) as sink, Progress(source.count_rows(), progress, "score") as bar, warnings_once():
-        offset = 0
-        for batch in source.batches(batch_size):
-            frame = to_frame(batch, offset)
-            sink.write(_to_batch(score_frame(model, frame, keep, method), schema))
-            offset += len(frame)
-            bar.update(len(frame))
-    return offset
+        rows = 0
+        # Whole batches on threads: a third of scoring is outside the network's blocks
+        # (conversions, encoding), and runs in parallel only this way (2,000,000 adult rows
+        # on 2 cores: 18.6 s against 22.2 s with the blocks shared). Not for a detector:
+        # its views set warning filters while they score, which threads would share.
+        for n, out in _in_order(model, source.batches(batch_size), lambda job, batch, offset: _to_batch(
+                score_frame(job, to_frame(batch, offset), keep, method), schema),
+                whole_batches=not hasattr(model, "score_and_explain")):
+            sink.write(out)
+            rows += n
+            bar.update(n)
+    return rows
 
 
 def run_sample(model, n: int, target, *, batch_size: int = DEFAULT_BATCH_SIZE, random_state=0, progress=None) -> int:
@@ -177,6 +192,58 @@ def run_sample(model, n: int, target, *, batch_size: int = DEFAULT_BATCH_SIZE, r
             sink.write(_to_batch(chunk.astype(dtypes), schema))
             bar.update(len(chunk))
     return int(n)
+
+
+#: Batches ``tabae score`` works on at once, at most (memory holds these and the one being written).
+MAX_BATCHES_AT_ONCE = 4
+
+
+def _in_order(model, batches, work, whole_batches: bool):
+    """``(rows, work(model, batch, offset))`` for each record batch, in input order.
+
+    With ``whole_batches`` and a model on the CPU that may use several threads (its
+    ``n_jobs``: the free cores for the CLI), up to :data:`MAX_BATCHES_AT_ONCE` batches are
+    worked on at once, one per thread, each by a shallow copy of the model given the
+    threads' share: everything a batch goes through (conversion to pandas, encoding, the
+    network, the conversion back) runs in parallel, where the model's own threads share
+    only the network's blocks. Otherwise batches go one at a time and the model uses its
+    threads on each. A row's values do not depend on either
+    (:func:`tabae.nn.blocks.map_blocks`).
+    """
+    threads = resolve_threads(getattr(model, "n_jobs", None))
+    on_cpu = str(getattr(model, "device_", "cpu")).startswith("cpu")
+    workers = min(threads, MAX_BATCHES_AT_ONCE) if whole_batches and on_cpu else 1
+    batches = iter(batches)
+    offset = 0
+    if workers <= 1:
+        for batch in batches:
+            yield batch.num_rows, work(model, batch, offset)
+            offset += batch.num_rows
+        return
+    share = max(1, threads // workers)
+    job = copy.copy(model)  # the caller's model keeps its n_jobs; the copy shares its fitted state
+    job.set_params(n_jobs=share)
+    with torch_threads(share):  # as the copy's methods set it: none of them changes the process's setting
+        first = next(batches, None)  # alone: state the model builds at its first use exists before threads share it
+        if first is None:
+            return
+        yield first.num_rows, work(job, first, 0)
+        offset = first.num_rows
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="tabae-batch", initializer=torch.set_num_threads,
+                                  initargs=(share,))
+        try:
+            pending = deque()
+            for batch in batches:
+                pending.append((batch.num_rows, pool.submit(work, job, batch, offset)))
+                offset += batch.num_rows
+                if len(pending) >= workers:
+                    n, done = pending.popleft()
+                    yield n, done.result()
+            while pending:
+                n, done = pending.popleft()
+                yield n, done.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _to_batch(frame: pd.DataFrame, schema: pa.Schema) -> pa.RecordBatch:

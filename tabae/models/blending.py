@@ -47,6 +47,7 @@ from tabae.nn.neighbours import (
     neighbour_means,
 )
 from tabae.nn.training import validation_size
+from tabae.threads import torch_threads
 
 __all__ = ["BlendConfig", "ImputationBlend", "plan_blend", "held_out_cells", "MAX_GAUSSIAN_COLUMNS", "MAX_BANK_ROWS"]
 
@@ -520,7 +521,8 @@ class ImputationBlend(nn.Module):
         if self._bank_cache is None:
             index, x, m = model.span_index_, self.bank_x, self.bank_m
             m_feat = m[:, index.feature_column].float()
-            mean = _heads_in_blocks(model, x, m)
+            with torch_threads(1):  # as every inference block: the same bank whatever the caller's threads
+                mean = _heads_in_blocks(model, x, m)
             onehot = None
             if self.config.cat_spans:
                 pos, valid, _ = self._cat_layout(index)

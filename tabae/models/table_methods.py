@@ -24,9 +24,9 @@ import torch
 
 from tabae.exceptions import TabaeError, TabaeWarning
 from tabae.inputs import to_frame
-from tabae.nn.blocks import INFER_BATCH, pad_keys, padded_blocks
+from tabae.nn.blocks import map_blocks, pad_keys
 from tabae.nn.heads import point_rows
-from tabae.nn.losses import cell_nll, gaussian_scale
+from tabae.nn.losses import CategoryGroups, cell_nll, gaussian_scale
 from tabae.params import COUNT
 from tabae.seeding import RowRandom, row_keys, seed_from
 from tabae.threads import model_threads
@@ -169,13 +169,15 @@ class TableMethods:
     @torch.no_grad()
     def _cell_nll(self, x, m, masked: bool) -> torch.Tensor:
         """Per-cell NLL ``(N, C)``; ``masked`` predicts each column with itself hidden."""
-        out = []
-        for k, (xb, mb) in padded_blocks(x, m):
-            if not masked:
-                mean, raw, _ = self.heads(xb, mb)
-                out.append(cell_nll(mean, raw, xb, mb, self.span_index_, self.numeric_loss)[:k])
-                continue
-            out.append(self.masked_cell_nll(xb, mb)[:k])
+        groups = None if masked else CategoryGroups.from_index(self.span_index_)
+
+        def block_nll(k, xb, mb):
+            if masked:
+                return self.masked_cell_nll(xb, mb)[:k]
+            mean, raw, _ = self.heads(xb, mb)
+            return cell_nll(mean, raw, xb, mb, self.span_index_, self.numeric_loss, groups)[:k]
+
+        out = map_blocks(block_nll, x, m)
         return torch.cat(out) if out else torch.zeros(0, self.encoder_.n_columns_)
 
     def _fit_score_offsets(self, df: pd.DataFrame, seed: int) -> dict:
@@ -205,10 +207,8 @@ class TableMethods:
         df, _ = self._input(X)
         x, m = self._encode_frame(df)
         index = self.span_index_
-        parts = [
-            self.net_.encode(xb, mb[:, index.feature_column].float(), mb.float())[0][:k]
-            for k, (xb, mb) in padded_blocks(x, m)
-        ]
+        parts = map_blocks(lambda k, xb, mb: self.net_.encode(xb, mb[:, index.feature_column].float(), mb.float())[0][:k],
+                           x, m)
         return torch.cat(parts).cpu().numpy().astype(np.float64) if parts else np.zeros((0, self.latent_dim))
 
     # ================================================================== imputation
@@ -269,11 +269,14 @@ class TableMethods:
         keys = row_keys(df.index, x, m)[rows]
         x, m = x[rows], m[rows]
         n_draws = int(n_draws)
-        blocks = [[] for _ in range(n_draws)]
-        for start, (k, (xb, mb)) in zip(range(0, len(x), INFER_BATCH), padded_blocks(x, m), strict=True):
+
+        def block_draws(k, xb, mb, position):
+            start = int(position[0])  # the block's first row
             rand = RowRandom(seed, pad_keys(keys[start : start + k], len(xb)), x.device)
-            for d, rows_drawn in enumerate(self._draw_completions(xb, mb, rand, n_draws)):
-                blocks[d].append(rows_drawn[:k])
+            return [rows_drawn[:k] for rows_drawn in self._draw_completions(xb, mb, rand, n_draws)]
+
+        drawn = map_blocks(block_draws, x, m, torch.arange(len(x), device=x.device))
+        blocks = [[block[d] for block in drawn] for d in range(n_draws)]
         draws = []
         for d in range(n_draws):
             stream = _draw_stream(d)
@@ -313,11 +316,13 @@ class TableMethods:
 
     def _point_completion(self, x, m) -> pd.DataFrame:
         """Decoded best guesses; numeric columns carry their predictive mean in data space."""
-        means, scales = [], []
-        for k, (xb, mb) in padded_blocks(x, m):
+        def block_points(k, xb, mb):
             mean, raw, _ = self.predict_cells(xb, mb)
-            means.append(point_rows(mean, self.span_index_)[:k])
-            scales.append((gaussian_scale(raw) if self.numeric_loss == "gaussian" else torch.zeros_like(raw))[:k])
+            scale = gaussian_scale(raw) if self.numeric_loss == "gaussian" else torch.zeros_like(raw)
+            return point_rows(mean, self.span_index_)[:k], scale[:k]
+
+        points = map_blocks(block_points, x, m)
+        means, scales = [p[0] for p in points], [p[1] for p in points]
         X_hat = torch.cat(means).cpu().numpy().astype(np.float64) if means else np.zeros((0, self.encoder_.n_features_))
         S = torch.cat(scales).cpu().numpy().astype(np.float64) if scales else np.zeros((0, self.span_index_.n_gauss))
         return self.encoder_.decode_point(X_hat, S)

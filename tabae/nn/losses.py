@@ -14,8 +14,9 @@ import torch
 import torch.nn.functional as F
 
 from tabae.encoding.table import Span
+from tabae.nn.linear import times_transposed
 
-__all__ = ["SpanIndex", "cell_nll", "gaussian_scale", "kl_normal"]
+__all__ = ["SpanIndex", "CategoryGroups", "cell_nll", "gaussian_scale", "kl_normal"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 #: Smallest predicted scale of a Gaussian unit (in the encoded space, where columns have
@@ -114,6 +115,54 @@ def gaussian_scale(raw: torch.Tensor) -> torch.Tensor:
     return F.softplus(raw) + MIN_SCALE
 
 
+@dataclass
+class CategoryGroups:
+    """The categorical spans in groups of similar width, for scoring without padding.
+
+    :class:`SpanIndex` pads every span to the widest, so a table with one 42-level
+    column and eight small ones takes its softmaxes over 9 x 42 slots where 104 are
+    real (adult); most of a score's categorical cost was the padding. Here spans are
+    grouped by width (within a factor of two), each group padded to its own widest, and
+    the logits of the observed levels are summed per column with one small product.
+    Used where no gradient flows (scores, validation): the values equal the padded
+    computation's up to rounding in the last bits, and training keeps the padded one.
+    """
+
+    levels: torch.Tensor  # (L,) feature positions of every categorical level
+    picks: torch.Tensor  # (C, L): 1 where level l belongs to column c
+    groups: list  # per group: (owning columns (Pg,), positions (Pg, Wg), real slots (Pg, Wg) or None)
+
+    @classmethod
+    def from_index(cls, index: SpanIndex) -> "CategoryGroups":
+        widths = index.cat_valid.sum(1)
+        levels = index.cat_pos[index.cat_valid]
+        picks = torch.zeros(index.n_columns, len(levels), device=levels.device)
+        owner = index.cat_col[:, None].expand_as(index.cat_pos)[index.cat_valid]
+        picks[owner, torch.arange(len(levels), device=levels.device)] = 1.0
+        by_size: dict[int, list[int]] = {}
+        for p, w in enumerate(widths.tolist()):
+            by_size.setdefault(max(w - 1, 1).bit_length(), []).append(p)  # widths (2^(k-1), 2^k]
+        groups = []
+        for _, spans in sorted(by_size.items()):
+            width = int(widths[spans].max())
+            valid = index.cat_valid[spans][:, :width]
+            groups.append((index.cat_col[spans], index.cat_pos[spans][:, :width], None if bool(valid.all()) else valid))
+        return cls(levels, picks, groups)
+
+    def nll(self, mean: torch.Tensor, x: torch.Tensor, per_column: torch.Tensor) -> None:
+        """Add each categorical cell's NLL to ``per_column`` ``(N, C)`` in place (a missing
+        cell gets its span's log-normaliser: :func:`cell_nll` masks it)."""
+        # The observed level's logit: x is one-hot within each span, so this sums one
+        # product per column (row by row, as every tabae product).
+        levels = self.levels
+        per_column -= times_transposed(mean[:, levels] * x[:, levels], self.picks.to(mean.dtype))
+        for columns, positions, valid in self.groups:
+            logits = mean[:, positions]  # (N, Pg, Wg)
+            if valid is not None:
+                logits = logits.masked_fill(~valid, float("-inf"))
+            per_column.index_add_(1, columns, torch.logsumexp(logits, dim=-1))
+
+
 def cell_nll(
     mean: torch.Tensor,
     raw_scale: torch.Tensor,
@@ -121,12 +170,16 @@ def cell_nll(
     observed: torch.Tensor,
     index: SpanIndex,
     numeric_loss: str = "gaussian",
+    groups: CategoryGroups | None = None,
 ) -> torch.Tensor:
     """Negative log-likelihood of every observed cell, ``(batch, n_columns)``.
 
     mean : (N, D) predicted means / logits in the encoded layout
     raw_scale : (N, G) unconstrained scales of the Gaussian units
     x : (N, D) encoded targets; observed : (N, C) bool
+    groups : the index's :class:`CategoryGroups` (made once per call by the caller):
+        categorical cells scored without the padding, about 3x faster on a table whose
+        categories differ in size; for inference only (training keeps the padded sums).
     """
     n = x.shape[0]
     per_column = x.new_zeros(n, index.n_columns)
@@ -145,7 +198,9 @@ def cell_nll(
             mean[:, index.bin_pos], x[:, index.bin_pos], reduction="none"
         )
         per_column.index_add_(1, index.bin_col, nll)
-    if index.cat_pos.numel():
+    if index.cat_pos.numel() and groups is not None:
+        groups.nll(mean, x, per_column)
+    elif index.cat_pos.numel():
         logits = mean[:, index.cat_pos].masked_fill(~index.cat_valid, float("-inf"))  # (N, P, W)
         onehot = x[:, index.cat_pos] * index.cat_valid  # (N, P, W)
         # Missing cells are all-zero rows: their NLL is masked below, so the 0 target is harmless.
