@@ -7,7 +7,10 @@ the CLI on the first 26,000 rows (``--quick``: 5,000 rows, 2 epochs):
 * ``tabae fit --model imputer`` (the DenoisingAE tuned for imputation) for ``impute``;
 * the default ``tabae fit`` (a TabularVAE) for ``score`` and ``sample``: it is trained
   without masking, so its score is the one-pass reconstruction likelihood (the imputer,
-  trained with masking, would score with one pass per column: ~15x slower on adult).
+  trained with masking, would score with one pass per column: ~15x slower on adult);
+* the same imputer with its documented switches off (``neighbour_blend=0,
+  category_blend=False``: no neighbour search, no per-column classifiers and forests),
+  fitted from Python, for one more ``impute`` at the larger size: what the switches buy.
 
 Every measured command runs in its own process (``python benchmarks/batch.py --child
 ...``), which reports its own peak RSS (``resource.getrusage``) and wall time from
@@ -145,18 +148,28 @@ def main() -> None:
         fits[name] = round(report["wall_s"], 1)
         print(f"fit {name:8s} on {fit_rows:,} rows: {report['wall_s']:.1f} s")
 
+    # The imputer without its neighbour search and categorical blend (no CLI flag sets them).
+    started = time.perf_counter()
+    lean = tabae.impute.imputation_model(fit_rows, random_state=0, verbose=False,
+                                         epochs=2 if quick else None)
+    lean.set_params(neighbour_blend=0, category_blend=False)
+    lean.fit(pd.read_parquet(work / "fit.parquet")).save(work / "imputer_lean.tabae")
+    fits["imputer_lean"] = round(time.perf_counter() - started, 1)
+    print(f"fit imputer (neighbour_blend=0, category_blend=False) on {fit_rows:,} rows: {fits['imputer_lean']} s")
+
     jobs = []
     for n in sizes:
         data = work / f"data_{n}.parquet"
         write_data(data, n)
-        for command, model in (("score", "vae"), ("impute", "imputer")):
-            out = work / f"{command}_{n}.parquet"
+        for command, model in (("score", "vae"), ("impute", "imputer"),
+                               *((("impute", "imputer_lean"),) if n == sizes[-1] else ())):
+            out = work / f"{command}_{model}_{n}.parquet"
             report = run([command, str(work / f"{model}.tabae"), str(data), "-o", str(out)])
             row = {"command": command, "model": model, "rows": n, "wall_s": round(report["wall_s"], 2),
                    "rows_per_s": round(n / report["wall_s"]), "peak_rss_mb": round(report["peak_rss_mb"], 1),
                    "process_s": round(report["process_s"], 2)}
             jobs.append(row)
-            print(f"{command:7s} {n:>10,} rows: {row['rows_per_s']:>9,} rows/s end to end, "
+            print(f"{command:7s} {model:12s} {n:>10,} rows: {row['rows_per_s']:>9,} rows/s end to end, "
                   f"peak RSS {row['peak_rss_mb']:.0f} MB")
     out = work / "sample.parquet"
     report = run(["sample", str(work / "vae.tabae"), "-n", str(n_sample), "-o", str(out)])
@@ -165,10 +178,10 @@ def main() -> None:
                  "process_s": round(report["process_s"], 2)})
     print(f"sample  {n_sample:>10,} rows: {jobs[-1]['rows_per_s']:>9,} rows/s, peak RSS {jobs[-1]['peak_rss_mb']:.0f} MB")
 
-    rss = {(j["command"], j["rows"]): j["peak_rss_mb"] for j in jobs}
-    growth = {c: round(rss[(c, sizes[1])] / rss[(c, sizes[0])], 3) for c in ("score", "impute")}
+    rss = {(j["command"], j["model"], j["rows"]): j["peak_rss_mb"] for j in jobs}
+    growth = {c: round(rss[(c, m, sizes[1])] / rss[(c, m, sizes[0])], 3) for c, m in (("score", "vae"), ("impute", "imputer"))}
     small = sizes[0]
-    dask = dask_score(work / f"data_{small}.parquet", work / "vae.tabae", work / f"score_{small}.parquet")
+    dask = dask_score(work / f"data_{small}.parquet", work / "vae.tabae", work / f"score_vae_{small}.parquet")
     cli = next(j for j in jobs if j["command"] == "score" and j["rows"] == small)
     dask["cli_wall_s"] = cli["wall_s"]
     print(f"dask    {small:>10,} rows: {dask['rows_per_s']:>9,} rows/s on 2x1 workers "

@@ -223,8 +223,8 @@ def _stream_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", action="store_true", default=None,
                    help="show rows and rows/s on stderr (default: only when stderr is a terminal)")
     p.add_argument("--threads", type=_positive, default=None,
-                   help="torch threads while the job runs (default: fit one, so a refit is identical; "
-                        "impute/score/sample the cores not already busy)")
+                   help="threads while the job runs (default: fit one, so a refit is identical; "
+                        "impute/score/sample the cores not already busy); the output is the same whatever the count")
 
 
 def build_parser() -> argparse.ArgumentParser:
