@@ -310,6 +310,7 @@ def generate_tabae(train, test, seed, args, ctx):
     kwargs = {"random_state": seed, "verbose": False}
     if args.tabae_jobs is not None:
         kwargs["n_jobs"] = args.tabae_jobs
+    kwargs.update(args.tabae_params or {})
     threads = tabae_threads(args.tabae_jobs)
     start = time.perf_counter()
     model = tabae.TabularVAE(**kwargs).fit(train)
@@ -317,7 +318,7 @@ def generate_tabae(train, test, seed, args, ctx):
     start = time.perf_counter()
     synthetic = model.sample(len(train), random_state=seed)
     sample_s = time.perf_counter() - start
-    extra = {"threads": {"n_jobs": args.tabae_jobs, "torch_threads": threads}}
+    extra = {"threads": {"n_jobs": args.tabae_jobs, "torch_threads": threads}, "params": args.tabae_params or {}}
     if ctx["name"] != "adult":
         extra["conditional"] = conditional_check(model, train, seed, ctx)
     return synthetic, fit_s, sample_s, extra
@@ -849,6 +850,9 @@ def main(argv=None):
                         help=f"TVAE epochs (its default: {TVAE_DEFAULT_EPOCHS}; others need --results)")
     parser.add_argument("--tabae-jobs", type=_jobs, default=None,
                         help="n_jobs= for tabae.TabularVAE (int or 'auto'); default: tabae's own")
+    parser.add_argument("--tabae-params", type=json.loads, default=None, metavar="JSON",
+                        help="TabularVAE parameters other than the defaults, e.g. '{\"beta\": 0.4}' "
+                             "(an experiment: needs --results)")
     parser.add_argument("--results", type=Path, default=None,
                         help="cache file (JSON) for adult at seed 0, default results/synthesis.json; the "
                              "other tables and seeds go to the same name with '_tables' added")
@@ -869,6 +873,8 @@ def main(argv=None):
         if "tvae" in methods and args.tvae_epochs != TVAE_DEFAULT_EPOCHS:
             parser.error("--tvae-epochs other than the default needs --results PATH "
                          "(keeps smoke runs out of results/synthesis.json)")
+        if args.tabae_params:
+            parser.error("--tabae-params needs --results PATH (keeps experiments out of results/synthesis.json)")
         args.results = RESULTS
     seed_list = args.seeds if args.seeds is not None else [args.seed]
     tabae_fingerprint()  # the sources this run imports
