@@ -269,8 +269,9 @@ def test_torch_threads_are_restored_after_a_job(work, tmp_path):
     assert pd.read_csv(tmp_path / "s.csv").columns.tolist() == ["id", "score", "top_column"]
 
 
+@pytest.mark.parametrize("threads", ["1", "2"])  # 2: score's batches warn from worker threads
 @pytest.mark.parametrize("user_filter, expected", [("default", 1), ("ignore", 0)])
-def test_a_job_warns_once_per_kind_and_keeps_the_users_filters(work, tmp_path, user_filter, expected):
+def test_a_job_warns_once_per_kind_and_keeps_the_users_filters(work, tmp_path, user_filter, expected, threads):
     """Every batch brings other unseen labels (other counts and examples in the text):
     one warning for the job, and none when the user ignores tabae's warnings."""
     import warnings
@@ -282,7 +283,7 @@ def test_a_job_warns_once_per_kind_and_keeps_the_users_filters(work, tmp_path, u
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter(user_filter, tabae.TabaeWarning)
         assert main(["score", str(root / "model.tabae"), str(tmp_path / "new.parquet"), "-o",
-                     str(tmp_path / "s.parquet"), "--batch-size", "100", "--threads", "1"]) == 0
+                     str(tmp_path / "s.parquet"), "--batch-size", "100", "--threads", threads]) == 0
     unseen = [w for w in caught if "not seen at fit" in str(w.message)]
     assert len(unseen) == expected, [str(w.message) for w in unseen]
 
