@@ -124,8 +124,9 @@ class CategoryGroups:
     real (adult); most of a score's categorical cost was the padding. Here spans are
     grouped by width (within a factor of two), each group padded to its own widest, and
     the logits of the observed levels are summed per column with one small product.
-    Used where no gradient flows (scores, validation): the values equal the padded
-    computation's up to rounding in the last bits, and training keeps the padded one.
+    Used by the models' scores only (``decision_function``, ``score_samples``, the score
+    offsets): the values equal the padded computation's up to rounding in the last bits,
+    and training, validation and tuning keep the padded one.
     """
 
     levels: torch.Tensor  # (L,) feature positions of every categorical level
