@@ -263,9 +263,9 @@ def test_default_point_stays_on_a_stepped_range():
     from tabae.tuning.spaces import default_point, default_search_space
 
     space = {**default_search_space("vae", n_rows=2000), "width": IntDistribution(100, 484, step=64)}
-    assert "width" not in default_point("vae", 2000, space)  # 192 is not 100 + 64k
-    space["width"] = IntDistribution(128, 512, step=64)
-    assert default_point("vae", 2000, space)["width"] == 192
+    assert "width" not in default_point("vae", 2000, space)  # 179 is not 100 + 64k
+    space["width"] = IntDistribution(115, 499, step=64)
+    assert default_point("vae", 2000, space)["width"] == 179
 
 
 def test_refit_keeps_the_best_trials_optimiser_steps():
