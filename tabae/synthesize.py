@@ -278,14 +278,13 @@ class _Sampler:
         # Decode in padded blocks of a fixed size, so a row's draw is the same bit for bit
         # whatever the chunk it is generated in.
 
-        def block_rows(k, zb, position):
-            start = int(position[0])  # the block's first row
+        def block_rows(start, k, zb):
             X_b, observed_b, met_b = self._decode(
                 zb, RowRandom(self.seed, pad_keys(keys[start : start + k], len(zb)), self.device), forced, bias
             )
             return X_b[:k], observed_b[:k], met_b[:k]
 
-        parts = map_blocks(block_rows, z, torch.arange(len(z), device=z.device))
+        parts = map_blocks(block_rows, z, with_start=True)
         X = torch.cat([p[0] for p in parts])
         observed = torch.cat([p[1] for p in parts])
         met = torch.cat([p[2] for p in parts])

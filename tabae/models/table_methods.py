@@ -270,12 +270,11 @@ class TableMethods:
         x, m = x[rows], m[rows]
         n_draws = int(n_draws)
 
-        def block_draws(k, xb, mb, position):
-            start = int(position[0])  # the block's first row
+        def block_draws(start, k, xb, mb):
             rand = RowRandom(seed, pad_keys(keys[start : start + k], len(xb)), x.device)
             return [rows_drawn[:k] for rows_drawn in self._draw_completions(xb, mb, rand, n_draws)]
 
-        drawn = map_blocks(block_draws, x, m, torch.arange(len(x), device=x.device))
+        drawn = map_blocks(block_draws, x, m, with_start=True)
         blocks = [[block[d] for block in drawn] for d in range(n_draws)]
         draws = []
         for d in range(n_draws):

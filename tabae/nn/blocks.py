@@ -45,32 +45,40 @@ def pad_keys(keys: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([keys, np.zeros(n - len(keys), np.uint64)]) if len(keys) < n else keys
 
 
-def map_blocks(fn, *tensors) -> list:
+def map_blocks(fn, *tensors, with_start: bool = False) -> list:
     """``[fn(k, *parts) for k, parts in padded_blocks(*tensors)]``, with the blocks shared
     among the threads torch may use now (``torch.get_num_threads()``: the model's
     ``n_jobs`` inside its methods), each of them running torch on one thread.
+
+    ``with_start=True`` calls ``fn(start, k, *parts)``, ``start`` being the block's first
+    row, for work keyed by row (each row's own random stream).
 
     The first block runs alone on the calling thread, so that state a model builds at its
     first use (the imputation blend's bank, the masked-scoring plans) exists before other
     threads read it. Results come back in block order, and equal a one-thread call's bit
     for bit.
     """
-    blocks = list(padded_blocks(*tensors))
+    blocks = [(i * INFER_BATCH, k, parts) for i, (k, parts) in enumerate(padded_blocks(*tensors))]
+
+    def run(block):
+        start, k, parts = block
+        return fn(start, k, *parts) if with_start else fn(k, *parts)
+
     # Threads only on the CPU: a GPU runs one block at a time anyway, and its current
     # device is a per-thread setting.
-    on_cpu = not blocks or blocks[0][1][0].device.type == "cpu"
+    on_cpu = not blocks or blocks[0][2][0].device.type == "cpu"
     threads = min(torch.get_num_threads(), len(blocks) - 1) if on_cpu else 1
     grad = torch.is_grad_enabled()  # per thread in torch: workers take the caller's (off at inference)
     # Every block on one torch thread, however many the call may use: some kernels (the
     # reductions of masked scoring) sum in another order with more threads, and a block
     # must not change its values with n_jobs.
     with torch_threads(1):
-        out = [fn(k, *parts) for k, parts in blocks[:1]]
+        out = [run(block) for block in blocks[:1]]
         if threads <= 1:
-            return out + [fn(k, *parts) for k, parts in blocks[1:]]
+            return out + [run(block) for block in blocks[1:]]
         with ThreadPoolExecutor(threads, thread_name_prefix="tabae-block", initializer=one_torch_thread,
                                 initargs=(grad,)) as pool:
-            return out + list(pool.map(lambda block: fn(block[0], *block[1]), blocks[1:]))
+            return out + list(pool.map(run, blocks[1:]))
 
 
 def one_torch_thread(grad: bool = False) -> None:
